@@ -1,0 +1,3 @@
+from siambench.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""Command-line entry point: a thin layer over siambench's Python API.
+
+Sub-commands live in their own modules and are imported only when invoked, so that
+`siambench eval` never pays for torch, OpenCV or matplotlib imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from siambench import __version__
+from siambench.errors import SiambenchError
+
+# verb -> "module:attribute" of a click command. One line per verb.
+COMMANDS: dict[str, str] = {
+    "eval": "siambench.commands.eval_cmd:eval_command",
+    "list": "siambench.commands.list_cmd:list_group",
+    "run": "siambench.commands.run_cmd:run_command",
+    "models": "siambench.commands.models_cmd:models_command",
+    "report": "siambench.commands.report_cmd:report_command",
+    "gate": "siambench.commands.gate_cmd:gate_command",
+    "data": "siambench.commands.data_cmd:data_group",
+    "train": "siambench.commands.train_cmd:train_command",
+    "demo": "siambench.commands.demo_cmd:demo_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name in COMMANDS if self._available(name))
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        module = COMMANDS[name].split(":")[0]
+        return importlib.util.find_spec(module) is not None
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS or not self._available(name):
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="siambench")
+def cli() -> None:
+    """Benchmark Siamese single-object trackers on VOT and OTB."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: known errors become one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="siambench", standalone_mode=False)
+    except SiambenchError as exc:
+        click.echo(f"siambench: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("siambench: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""`siambench eval`: score raw results and print a table (optionally write JSON)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+
+from siambench.metrics import VARIANTS
+
+# Column order and format per protocol; arrows say which direction is better.
+COLUMNS = {
+    "supervised": [("eao", "EAO ↑"), ("accuracy", "Accuracy ↑"), ("robustness", "Robustness ↓"),
+                   ("failures", "Failures ↓"), ("ao", "AO ↑")],
+    "ope": [("auc", "Success AUC ↑"), ("precision", "Precision@20 ↑"), ("norm_precision", "Norm. prec. ↑")],
+}
+
+
+def format_table(scores: dict, protocol: str, per_sequence: bool = False) -> str:
+    """A plain-text table of overall scores, trackers ranked by the first metric present."""
+    cols = [(k, label) for k, label in COLUMNS[protocol]
+            if any(k in t["overall"] for t in scores["trackers"].values())]
+    first = cols[0][0] if cols else None
+
+    def rank(item):
+        value = item[1]["overall"].get(first)
+        return -(value if isinstance(value, (int, float)) and value == value else float("-inf"))
+
+    rows = sorted(scores["trackers"].items(), key=rank)
+    header = ["Tracker"] + [label for _, label in cols]
+    body = [[name] + [_fmt(t["overall"].get(k), k) for k, _ in cols] for name, t in rows]
+    lines = _render([header] + body)
+    title = f"{scores['dataset']} ({scores['variant']} definitions, siambench {scores['siambench_version']})"
+    out = [title, *lines]
+    if per_sequence:
+        for name, t in rows:
+            seq_cols = [k for k, _ in cols if any(k in v for v in t["sequences"].values())]
+            table = [["Sequence"] + seq_cols]
+            table += [[s] + [_fmt(v.get(k), k) for k in seq_cols] for s, v in sorted(t["sequences"].items())]
+            out += ["", f"{name}: per sequence", *_render(table)]
+    return "\n".join(out)
+
+
+def _fmt(value, key: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if key == "failures":
+        return f"{value:g}"
+    return f"{value:.3f}"
+
+
+def _render(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    sep = "-+-".join("-" * w for w in widths)
+    fmt = [" | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+           for r in rows]
+    return [fmt[0], sep, *fmt[1:]]
+
+
+@click.command("eval")
+@click.option("--dataset", "-d", required=True, help="Dataset name, e.g. vot2018, otb2015, otb2013.")
+@click.option("--data-root", type=click.Path(path_type=Path), default=None,
+              help="Folder holding one folder per dataset (default: $SIAMBENCH_DATA or ./data).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
+              help="Raw results tree (pysot layout).")
+@click.option("--tracker", "-t", "trackers", multiple=True, help="Score only these trackers (repeatable).")
+@click.option("--variant", type=click.Choice(VARIANTS), default="pysot", show_default=True,
+              help="Metric definitions: pysot (published tables) or vot-toolkit (0.9.0).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write scores as JSON.")
+@click.option("--per-sequence", is_flag=True, help="Print per-sequence scores too.")
+@click.option("--strict", is_flag=True, help="Fail on results whose length differs from the ground truth.")
+def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict) -> None:
+    """Score raw tracking results exactly as the published tables did."""
+    from siambench.evaluate import clean_json, evaluate
+    from siambench.textio import atomic_write_text
+
+    logging.basicConfig(format="siambench: warning: %(message)s", level=logging.WARNING)
+    scores = evaluate(dataset, results_dir, data_root, list(trackers) or None, variant, strict)
+    from siambench.datasets import dataset_info
+
+    click.echo(format_table(scores, dataset_info(dataset).protocol, per_sequence))
+    if json_path is not None:
+        atomic_write_text(json_path, json.dumps(clean_json(scores), indent=1) + "\n")
+        click.echo(f"scores written to {json_path}")

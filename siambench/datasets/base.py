@@ -1,0 +1,112 @@
+"""The sequence and dataset model shared by every reader."""
+
+from __future__ import annotations
+
+from collections import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from siambench.errors import InputError
+from siambench.regions import axis_aligned
+
+
+class FrameList(abc.Sequence):
+    """Frame paths made on demand: a dataset of 60k frames costs nothing until frames are read."""
+
+    def __init__(self, folder: Path, names: abc.Sequence[str] | None = None, pattern: str = "{:04d}.jpg",
+                 start: int = 1, count: int = 0) -> None:
+        self.folder = Path(folder)
+        self._names = names
+        self._pattern, self._start = pattern, start
+        self._count = len(names) if names is not None else count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        if self._names is not None:
+            return self.folder / self._names[index]
+        return self.folder / self._pattern.format(self._start + index)
+
+
+@dataclass
+class Sequence:
+    """One annotated video. Frames are paths only: evaluation never reads pixels."""
+
+    name: str
+    frames: abc.Sequence[Path]  # a list or a FrameList
+    groundtruth: np.ndarray  # (N, 4) x, y, w, h or (N, 8) polygon; NaN rows where unknown
+    width: int = 0
+    height: int = 0
+    tags: dict[str, np.ndarray] = field(default_factory=dict)  # VOT per-frame 0/1 tags
+    attributes: list[str] = field(default_factory=list)  # OTB per-sequence attributes
+    absent: np.ndarray | None = None  # per frame, 1 where the target is not visible
+
+    def __len__(self) -> int:
+        return len(self.groundtruth)
+
+    def init_box(self, frame: int = 0) -> np.ndarray:
+        """Axis-aligned (x, y, w, h) a tracker is initialised with, as pysot's test.py derives it."""
+        return axis_aligned(self.groundtruth[frame])
+
+    def tag(self, name: str) -> np.ndarray:
+        """Per-frame 0/1 mask of a tag; 'all' is every frame, 'empty' the frames with no tag."""
+        n = len(self)
+        if name == "all":
+            return np.ones(n, dtype=bool)
+        if name == "empty":
+            any_tag = np.zeros(n, dtype=bool)
+            for values in self.tags.values():
+                any_tag |= values[:n].astype(bool)
+            return ~any_tag
+        values = self.tags.get(name)
+        if values is None:
+            return np.zeros(n, dtype=bool)
+        return values[:n].astype(bool)
+
+
+@dataclass
+class Dataset:
+    """An ordered collection of sequences plus what the protocol needs to score them."""
+
+    name: str
+    protocol: str  # "ope" or "supervised"
+    results_name: str  # folder name in the raw-results tree, e.g. "VOT2018", "OTB100"
+    sequences: list[Sequence]
+    root: Path | None = None
+    results_aliases: tuple[str, ...] = ()  # other folder names results may be found under
+    eao_interval: tuple[int, int] | None = None  # VOT expected-overlap interval [low, high]
+
+    def __iter__(self) -> Iterator[Sequence]:
+        return iter(self.sequences)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __getitem__(self, name: str) -> Sequence:
+        for seq in self.sequences:
+            if seq.name == name:
+                return seq
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.sequences]
+
+    def select(self, names: list[str]) -> Dataset:
+        """The same dataset restricted to `names` (in the given order)."""
+        known = {s.name: s for s in self.sequences}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise InputError(self.root, f"sequences not in {self.name}: {', '.join(missing)}")
+        return Dataset(self.name, self.protocol, self.results_name, [known[n] for n in names],
+                       self.root, self.results_aliases, self.eao_interval)

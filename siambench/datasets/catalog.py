@@ -1,0 +1,82 @@
+"""Known dataset names, where their files live and how they are scored."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from siambench.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    family: str  # reader: "vot", "otb", "got10k", "lasot", "demo"
+    folders: tuple[str, ...]  # folder names under the data root, first found wins
+    protocol: str  # "supervised" (VOT reset) or "ope"
+    results_name: str  # folder in the raw-results tree
+    results_aliases: tuple[str, ...] = ()
+    eao_interval: tuple[int, int] | None = None
+    subset: str | None = None  # OTB subset key in siambench/data/otb.json
+    description: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+
+# EAO intervals as pysot hard-codes them (the VOT challenges' published ranges).
+_VOT = {
+    "vot2015": (108, 371),
+    "vot2016": (108, 371),
+    "vot2017": (100, 356),
+    "vot2018": (100, 356),
+    "vot2019": (46, 291),
+}
+
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def _add(info: DatasetInfo) -> None:
+    DATASETS[info.name] = info
+
+
+for _name, _interval in _VOT.items():
+    _folder = _name.upper()
+    _add(DatasetInfo(_name, "vot", (_folder,), "supervised", _folder, eao_interval=_interval,
+                     description=f"{_folder} short-term challenge (60 sequences, reset protocol)"))
+_add(DatasetInfo("otb2015", "otb", ("OTB100", "OTB2015"), "ope", "OTB100", ("OTB2015",), subset="otb2015",
+                 description="OTB-2015 / OTB-100, 100 sequences, one-pass evaluation", aliases=("otb100",)))
+_add(DatasetInfo("otb2013", "otb", ("OTB2013", "OTB100", "OTB2015"), "ope", "OTB2013", ("OTB100", "OTB2015"),
+                 subset="otb2013", description="OTB-2013, the 51-sequence subset of OTB-100"))
+_add(DatasetInfo("otb50", "otb", ("OTB50", "OTB100", "OTB2015"), "ope", "OTB50", ("OTB100", "OTB2015"),
+                 subset="otb50", description="OTB-50, the 50 hardest sequences of OTB-100"))
+_add(DatasetInfo("got10k-val", "got10k", ("GOT-10k", "GOT10k", "got10k"), "ope", "GOT-10k",
+                 description="GOT-10k validation split (180 sequences)"))
+_add(DatasetInfo("lasot", "lasot", ("LaSOT", "lasot"), "ope", "LaSOT",
+                 description="LaSOT test split (280 sequences)"))
+_add(DatasetInfo("demo", "demo", ("demo",), "ope", "demo",
+                 description="synthetic OTB-layout benchmark generated on first use (siambench data synth)"))
+_add(DatasetInfo("demo-vot", "demo", ("demo-vot",), "supervised", "demo-vot", eao_interval=(20, 120),
+                 description="synthetic VOT-layout benchmark generated on first use"))
+
+_ALIASES = {alias: info.name for info in DATASETS.values() for alias in info.aliases}
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    key = name.lower()
+    key = _ALIASES.get(key, key)
+    if key not in DATASETS:
+        raise UnknownNameError("dataset", name, list(DATASETS) + list(_ALIASES))
+    return DATASETS[key]
+
+
+def default_data_root() -> Path:
+    return Path(os.environ.get("SIAMBENCH_DATA", "data"))
+
+
+def find_folder(info: DatasetInfo, root: Path) -> Path | None:
+    """The dataset's folder under the data root, or None where none of its names exists."""
+    for folder in info.folders:
+        path = root / folder
+        if path.is_dir():
+            return path
+    return None

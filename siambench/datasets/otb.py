@@ -1,0 +1,108 @@
+"""OTB-2013 / OTB-2015 (OTB-100) / OTB-50 in the official layout, with its quirks."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from siambench.datasets.base import FrameList, Sequence
+from siambench.errors import InputError
+from siambench.textio import image_size, read_regions
+
+# First image of sequences whose annotations do not start at img/0001.jpg (OTB configSeqs).
+START_FRAME = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "Tiger1": 6}
+# Sequences with two targets annotated in groundtruth_rect.1.txt / .2.txt.
+SPLIT = re.compile(r"^(?P<base>.+)-(?P<idx>\d)$")
+
+
+@lru_cache(maxsize=1)
+def otb_metadata() -> dict:
+    """Attribute tags and subset lists shipped with siambench (siambench/data/otb.json)."""
+    return json.loads(resources.files("siambench").joinpath("data/otb.json").read_text(encoding="utf-8"))
+
+
+def subset_names(subset: str) -> list[str]:
+    return list(otb_metadata()["subsets"][subset])
+
+
+def read_otb(folder: Path, subset: str) -> list[Sequence]:
+    """Sequences of `subset` from an OTB folder (pysot's <FOLDER>.json when present)."""
+    json_path = folder / f"{folder.name}.json"
+    names = subset_names(subset)
+    if json_path.is_file():
+        return _read_otb_json(json_path, folder, names)
+    attrs = otb_metadata()["attributes"]
+    missing = [n for n in names if not _gt_path(folder, n).is_file()]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise InputError(folder, f"{len(missing)} {subset} sequences have no groundtruth_rect file ({shown})")
+    return [_read_sequence(folder, n, attrs.get(n, [])) for n in names]
+
+
+def _gt_path(folder: Path, name: str) -> Path:
+    m = SPLIT.match(name)
+    if m and not (folder / name).is_dir():
+        return folder / m["base"] / f"groundtruth_rect.{m['idx']}.txt"
+    return folder / name / "groundtruth_rect.txt"
+
+
+def _read_sequence(folder: Path, name: str, attributes: list[str]) -> Sequence:
+    gt_path = _gt_path(folder, name)
+    gt = read_regions(gt_path)
+    if gt.shape[1] != 4:
+        raise InputError(gt_path, f"expected 4 values (x,y,w,h) per line, got {gt.shape[1]}", 1)
+    seq_dir = gt_path.parent
+    start = START_FRAME.get(seq_dir.name, 1)
+    frames = _frames(seq_dir / "img", start, len(gt))
+    width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
+    return Sequence(name, frames, gt, width, height, attributes=list(attributes))
+
+
+def _frames(img_dir: Path, start: int, count: int) -> FrameList:
+    """img/0001.jpg ... counted from the sequence's first annotated frame (Board uses 5 digits)."""
+    digits = 4
+    if not (img_dir / f"{start:04d}.jpg").is_file() and (img_dir / f"{start:05d}.jpg").is_file():
+        digits = 5
+    return FrameList(img_dir, pattern="{:0%dd}.jpg" % digits, start=start, count=count)
+
+
+def _read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    out = []
+    for name in names:
+        if name not in meta:
+            raise InputError(path, f"sequence {name!r} missing")
+        entry = meta[name]
+        frames = FrameList(root, entry["img_names"])
+        gt = np.asarray(entry["gt_rect"], dtype=np.float64)
+        out.append(Sequence(name, frames, gt, attributes=list(entry.get("attr", []))))
+    return out
+
+
+def read_otb_folder(folder: Path) -> list[Sequence]:
+    """Every sequence of an OTB-layout folder (e.g. a synthetic benchmark), sorted by name.
+
+    Attributes come from `attributes.txt` (``Name<TAB>IV, OCC, ...``) when the folder has one.
+    """
+    attrs: dict[str, list[str]] = {}
+    listing = folder / "attributes.txt"
+    if listing.is_file():
+        for i, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, sep, tags = line.partition("\t")
+            if not sep:
+                raise InputError(listing, "expected 'Name<TAB>TAG, TAG, ...'", i)
+            attrs[name.strip()] = [t.strip() for t in tags.split(",") if t.strip()]
+    names = sorted(p.parent.name for p in folder.glob("*/groundtruth_rect.txt"))
+    if not names:
+        raise InputError(folder, "no sequences found (expected <Seq>/groundtruth_rect.txt)")
+    return [_read_sequence(folder, n, attrs.get(n, [])) for n in names]

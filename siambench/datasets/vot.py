@@ -1,0 +1,109 @@
+"""VOT short-term datasets: the official layout and pysot's JSON description."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from siambench.datasets.base import FrameList, Sequence
+from siambench.errors import InputError
+from siambench.textio import image_size, read_column, read_lines, read_regions
+
+TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
+
+
+def read_vot(folder: Path) -> list[Sequence]:
+    """Sequences of a VOT folder: pysot's <FOLDER>.json when present, else the official layout."""
+    json_path = folder / f"{folder.name}.json"
+    if json_path.is_file():
+        return read_vot_json(json_path, folder)
+    return read_vot_layout(folder)
+
+
+def read_vot_json(path: Path, root: Path) -> list[Sequence]:
+    """pysot's dataset JSON: {name: {img_names, gt_rect, width, height, <tag>: [0/1...]}}."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    sequences = []
+    for name in sorted(meta):
+        entry = meta[name]
+        try:
+            gt = _pad_regions(entry["gt_rect"])
+            frames = FrameList(root, entry["img_names"])
+            width, height = int(entry["width"]), int(entry["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(path, f"sequence {name!r}: expected gt_rect, img_names, width and height ({exc})") from None
+        tags = {t: np.asarray(entry[t], dtype=np.int8) for t in TAGS if t in entry}
+        sequences.append(Sequence(name, frames, gt, width, height, tags))
+    return sequences
+
+
+def _pad_regions(rows: list[list[float]]) -> np.ndarray:
+    """Regions as a 2-D array; a rectangle in a polygon dataset becomes its polygon."""
+    width = max(len(r) for r in rows)
+    out = np.full((len(rows), width), np.nan)
+    for i, r in enumerate(rows):
+        if len(r) == 4 and width == 8:
+            x, y, w, h = r
+            r = [x, y, x, y + h - 1, x + w - 1, y + h - 1, x + w - 1, y]
+        if len(r) == width:
+            out[i] = r
+    return out
+
+
+def read_vot_layout(folder: Path) -> list[Sequence]:
+    """list.txt, <seq>/groundtruth.txt, frames in <seq>/color/ or <seq>/, per-frame *.tag files."""
+    names = [line.strip() for line in read_lines(folder / "list.txt") if line.strip()]
+    return [read_vot_sequence(folder / name) for name in names]
+
+
+def read_vot_sequence(path: Path) -> Sequence:
+    if not path.is_dir():
+        raise InputError(path, "sequence folder listed in list.txt not found")
+    gt = read_regions(path / "groundtruth.txt")
+    frames = _frames(path)
+    if frames and len(frames) < len(gt):
+        raise InputError(path / "groundtruth.txt", f"{len(gt)} regions but only {len(frames)} frames in {path}")
+    frames = frames[: len(gt)] if frames else [path / "color" / f"{i + 1:08d}.jpg" for i in range(len(gt))]
+    width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
+    tags = {}
+    for tag in TAGS:
+        for suffix in (".tag", ".label"):
+            tag_file = path / f"{tag}{suffix}"
+            if tag_file.is_file():
+                values = read_column(tag_file, dtype=np.int8)
+                # Tag files may stop at the last tagged frame: the rest are untagged.
+                tags[tag] = np.pad(values[: len(gt)], (0, max(0, len(gt) - len(values))))
+                break
+    return Sequence(path.name, frames, gt, width, height, tags)
+
+
+def _frames(path: Path) -> list[Path]:
+    pattern = _sequence_pattern(path)
+    if pattern is not None:
+        folder, suffix = pattern
+        found = sorted(folder.glob(f"*{suffix}"))
+        if found:
+            return found
+    for folder in (path / "color", path):
+        found = sorted(p for p in folder.glob("*.jpg")) if folder.is_dir() else []
+        if found:
+            return found
+    return []
+
+
+def _sequence_pattern(path: Path) -> tuple[Path, str] | None:
+    """channels.color from the `sequence` metadata file, e.g. color/%08d.jpg."""
+    meta = path / "sequence"
+    if not meta.is_file():
+        return None
+    for line in meta.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "channels.color" and value.strip():
+            rel = Path(value.strip())
+            return path / rel.parent, rel.suffix
+    return None

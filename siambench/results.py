@@ -1,0 +1,212 @@
+"""Raw tracking results on disk, in pysot's layout (so results of other toolkits import as-is).
+
+    <results>/<DATASET>/<tracker>/<seq>.txt                                one-pass (OPE): x,y,w,h per line
+    <results>/<DATASET>/<tracker>/baseline/<seq>/<seq>_00N.txt             VOT supervised, repetition N
+    <results>/<DATASET>/<tracker>/unsupervised/<seq>/<seq>_001.txt         VOT unsupervised (no reset)
+    ... beside each: <seq>_time.txt (seconds per frame)
+
+In VOT files a line `1` marks an initialisation, `2` a failure and `0` a skipped frame; any other
+line is a region (4 or 8 comma-separated values). Files found in the wild differ in separators
+and in the case and punctuation of sequence names (``jogging_1.txt`` for ``Jogging-1``); reading
+tolerates both. Writing is atomic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from siambench.errors import InputError
+from siambench.textio import atomic_write_lines, read_lines, read_regions, read_table
+
+INIT, FAILURE, SKIPPED = 1, 2, 0
+SUPERVISED_DIR = "baseline"
+UNSUPERVISED_DIR = "unsupervised"
+
+Entry = np.ndarray  # one frame of a VOT trajectory: a code (1 value) or a region (4 or 8 values)
+
+
+def _norm(name: str) -> str:
+    """Key that matches sequence names across the spellings found in published results."""
+    return re.sub(r"[-_ .]", "", name.lower())
+
+
+def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
+    exact = folder / f"{stem}{suffix}"
+    if exact.is_file():
+        return exact
+    if not folder.is_dir():
+        return None
+    key = _norm(stem)
+    for path in folder.iterdir():
+        if path.name.endswith(suffix) and _norm(path.name[: -len(suffix)]) == key:
+            return path
+    return None
+
+
+def _find_dir(folder: Path, name: str) -> Path | None:
+    exact = folder / name
+    if exact.is_dir():
+        return exact
+    if not folder.is_dir():
+        return None
+    key = _norm(name)
+    for path in folder.iterdir():
+        if path.is_dir() and _norm(path.name) == key:
+            return path
+    return None
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    """An OPE result file: (N, 4) boxes. NaN values are kept (scored as misses)."""
+    return read_regions(path, sizes=(4,))
+
+
+def read_vot_trajectory(path: Path) -> list[Entry]:
+    """A VOT result file: per frame a one-element code array or a region array."""
+    values, counts = read_table(path)
+    bad = np.flatnonzero((counts != 1) & ((counts < 4) | ((counts != 4) & (counts % 2 == 1))))
+    if len(bad):
+        raise InputError(path, f"expected a code or 4 / 2k values, got {counts[bad[0]]} values", int(bad[0]) + 1)
+    entries = np.split(values, np.cumsum(counts)[:-1])
+    for i in np.flatnonzero(counts == 1):
+        if entries[i][0] not in (INIT, FAILURE, SKIPPED):
+            raise InputError(path, f"expected a code 0, 1 or 2 or a region, got {entries[i][0]:g}", int(i) + 1)
+    return entries
+
+
+def format_box(values: np.ndarray, vot: bool) -> str:
+    # pysot writes VOT regions with C's %.4f and OPE boxes with Python's repr.
+    if vot:
+        return ",".join(f"{v:.4f}" for v in values)
+    return ",".join(repr(float(v)) for v in values)
+
+
+def _check_finite(values: np.ndarray, where: str) -> None:
+    if not all(math.isfinite(float(v)) for v in np.ravel(values)):
+        raise InputError(None, f"{where}: a tracker returned a non-finite box {list(np.ravel(values))}")
+
+
+@dataclass
+class ResultStore:
+    """Raw results of one tracker on one dataset."""
+
+    results_dir: Path
+    dataset: str  # folder name, e.g. "VOT2018"
+    tracker: str
+
+    def __post_init__(self) -> None:
+        self.results_dir = Path(self.results_dir)
+
+    @property
+    def root(self) -> Path:
+        return self.results_dir / self.dataset / self.tracker
+
+    # ---- paths -------------------------------------------------------------------------------
+    def ope_path(self, seq: str) -> Path:
+        return self.root / f"{seq}.txt"
+
+    def vot_path(self, seq: str, repetition: int = 1, experiment: str = SUPERVISED_DIR) -> Path:
+        return self.root / experiment / seq / f"{seq}_{repetition:03d}.txt"
+
+    def time_path(self, seq: str, experiment: str | None = None) -> Path:
+        if experiment is None:
+            return self.root / f"{seq}_time.txt"
+        return self.root / experiment / seq / f"{seq}_time.txt"
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write_ope(self, seq: str, boxes: np.ndarray, times: np.ndarray | None = None) -> Path:
+        boxes = np.asarray(boxes, dtype=np.float64)
+        _check_finite(boxes, f"{self.tracker} on {seq}")
+        if times is not None:
+            atomic_write_lines(self.time_path(seq), (f"{t:.6f}" for t in times))
+        path = self.ope_path(seq)
+        atomic_write_lines(path, (format_box(b, vot=False) for b in boxes))
+        return path
+
+    def write_vot(self, seq: str, entries: list, times: np.ndarray | None = None, repetition: int = 1,
+                  experiment: str = SUPERVISED_DIR) -> Path:
+        lines = []
+        for e in entries:
+            values = np.atleast_1d(np.asarray(e, dtype=np.float64))
+            if values.size == 1:
+                lines.append(f"{int(values[0]):d}")
+            else:
+                _check_finite(values, f"{self.tracker} on {seq}")
+                lines.append(format_box(values, vot=True))
+        if times is not None:
+            atomic_write_lines(self.time_path(seq, experiment), (f"{t:.6f}" for t in times))
+        path = self.vot_path(seq, repetition, experiment)
+        atomic_write_lines(path, lines)
+        return path
+
+    def write_supervised(self, seq: str, repetition: int, lines: list, times: np.ndarray | None = None) -> Path:
+        return self.write_vot(seq, lines, times, repetition, SUPERVISED_DIR)
+
+    def write_unsupervised(self, seq: str, boxes: list, times: np.ndarray | None = None) -> Path:
+        return self.write_vot(seq, boxes, times, 1, UNSUPERVISED_DIR)
+
+    # ---- reading -----------------------------------------------------------------------------
+    def find_ope(self, seq: str) -> Path | None:
+        path = _find_file(self.root, seq, ".txt")
+        if path is None:
+            # GOT-10k style: <tracker>/<seq>/<seq>_001.txt
+            folder = _find_dir(self.root, seq)
+            if folder is not None:
+                path = _find_file(folder, f"{folder.name}_001", ".txt")
+        return path
+
+    def find_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Path]:
+        """Repetition files of a sequence, sorted; empty when the sequence has no results."""
+        exp_dir = _find_dir(self.root, experiment)
+        folder = _find_dir(exp_dir, seq) if exp_dir is not None else None
+        if folder is None:
+            return []
+        return sorted(p for p in folder.glob("*.txt") if re.search(r"_\d{3}\.txt$", p.name))
+
+    def read_ope(self, seq: str) -> np.ndarray:
+        path = self.find_ope(seq)
+        if path is None:
+            raise InputError(self.root / f"{seq}.txt", "result file not found")
+        return read_boxes(path)
+
+    def read_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[list[Entry]]:
+        paths = self.find_vot(seq, experiment)
+        if not paths:
+            raise InputError(self.vot_path(seq, 1, experiment), "result file not found")
+        return [read_vot_trajectory(p) for p in paths]
+
+    def read_times(self, seq: str, experiment: str | None = None) -> np.ndarray | None:
+        path = self.time_path(seq, experiment)
+        if not path.is_file():
+            return None
+        from siambench.textio import read_column
+
+        return read_column(path)
+
+    def has_complete(self, seq: str, protocol: str, n_frames: int, repetition: int = 1) -> bool:
+        """Whether a result file for the sequence exists with one line per frame."""
+        if protocol == "ope":
+            path = self.ope_path(seq)
+        else:
+            experiment = SUPERVISED_DIR if protocol == "supervised" else UNSUPERVISED_DIR
+            path = self.vot_path(seq, repetition, experiment)
+        if not path.is_file():
+            return False
+        try:
+            return len(read_lines(path)) == n_frames
+        except InputError:
+            return False
+
+
+def list_trackers(results_dir: Path, dataset_folders: tuple[str, ...]) -> dict[str, Path]:
+    """Tracker folders under the first results folder that exists for a dataset: name -> folder."""
+    for folder in dataset_folders:
+        base = Path(results_dir) / folder
+        if base.is_dir():
+            return {p.name: base for p in sorted(base.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    return {}
