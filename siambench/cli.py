@@ -7,6 +7,7 @@ Sub-commands live in their own modules and are imported only when invoked, so th
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -46,10 +47,26 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
+class _EchoHandler(logging.Handler):
+    """Warnings from the library as one 'siambench: warning: ...' line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"siambench: {record.levelname.lower()}: {record.getMessage()}", err=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("siambench")
+    logger.handlers = [h for h in logger.handlers if not isinstance(h, _EchoHandler)] + [_EchoHandler()]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="siambench")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Also print informational messages.")
+def cli(verbose: bool) -> None:
     """Benchmark Siamese single-object trackers on VOT and OTB."""
+    _setup_logging(verbose)
 
 
 def main(argv: list[str] | None = None) -> None:

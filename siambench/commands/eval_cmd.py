@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 
 import click
@@ -76,7 +75,6 @@ def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, 
     from siambench.evaluate import clean_json, evaluate
     from siambench.textio import atomic_write_text
 
-    logging.basicConfig(format="siambench: warning: %(message)s", level=logging.WARNING)
     scores = evaluate(dataset, results_dir, data_root, list(trackers) or None, variant, strict)
     from siambench.datasets import dataset_info
 

@@ -68,7 +68,7 @@ def _frames(img_dir: Path, start: int, count: int) -> FrameList:
     digits = 4
     if not (img_dir / f"{start:04d}.jpg").is_file() and (img_dir / f"{start:05d}.jpg").is_file():
         digits = 5
-    return FrameList(img_dir, pattern="{:0%dd}.jpg" % digits, start=start, count=count)
+    return FrameList(img_dir, pattern="{:0" + str(digits) + "d}.jpg", start=start, count=count)
 
 
 def _read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:

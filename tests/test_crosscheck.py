@@ -1,0 +1,182 @@
+"""siambench's metrics equal the reference toolkits' on generated trajectories.
+
+These tests import the real got10k 0.1.3 and vot-toolkit 0.9.0 packages (extra `crosscheck`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from siambench.datasets import Dataset, Sequence
+from siambench.evaluate import evaluate
+from siambench.results import ResultStore
+
+pytestmark = pytest.mark.crosscheck
+
+
+def _track(gt: np.ndarray, rng: np.random.Generator, drift: float) -> np.ndarray:
+    """A noisy tracker that drifts away now and then (frame 0 is the ground truth, as in got10k)."""
+    noise = rng.normal(0, drift, gt.shape) * np.array([1, 1, 0.5, 0.5])
+    pred = gt + noise
+    lost = rng.random(len(gt)) < 0.1
+    pred[lost, :2] += rng.uniform(30, 80, (lost.sum(), 2))
+    pred[:, 2:] = np.abs(pred[:, 2:]) + 1
+    pred[0] = gt[0]
+    return pred
+
+
+def _otb_sequences(rng, n=6):
+    seqs = []
+    for i in range(n):
+        length = int(rng.integers(40, 90))
+        xy = np.cumsum(rng.normal(0, 3, (length, 2)), 0) + 100
+        wh = np.abs(np.cumsum(rng.normal(0, 0.5, (length, 2)), 0)) + rng.uniform(15, 50, 2)
+        seqs.append(Sequence(f"seq{i}", [], np.hstack([xy, wh])))
+    return seqs
+
+
+def test_otb_metrics_equal_got10k(tmp_path: Path):
+    pytest.importorskip("got10k", reason="got10k 0.1.3 not installed (pip install .[crosscheck])")
+    from got10k.experiments.otb import ExperimentOTB
+
+    rng = np.random.default_rng(7)
+    seqs = _otb_sequences(rng)
+    store = ResultStore(tmp_path / "results", "SYN", "noisy")
+    got_dir = tmp_path / "got10k" / "noisy"
+    got_dir.mkdir(parents=True)
+    for s in seqs:
+        pred = _track(s.groundtruth, rng, 6.0)
+        store.write_ope(s.name, pred)
+        np.savetxt(got_dir / f"{s.name}.txt", pred, delimiter=",")
+
+    class _Data:
+        seq_names = [s.name for s in seqs]
+
+        def __len__(self):
+            return len(seqs)
+
+        def __iter__(self):
+            return iter((None, s.groundtruth) for s in seqs)
+
+    exp = object.__new__(ExperimentOTB)
+    exp.dataset, exp.nbins_iou, exp.nbins_ce = _Data(), 21, 51
+    exp.result_dir, exp.report_dir = str(tmp_path / "got10k"), str(tmp_path / "reports")
+    exp.plot_curves = lambda names: None  # its plots are not under test
+    ref = exp.report(["noisy"])["noisy"]
+
+    ds = Dataset("syn", "ope", "SYN", seqs)
+    ours = evaluate(ds, tmp_path / "results")["trackers"]["noisy"]
+    assert ours["overall"]["auc"] == pytest.approx(ref["overall"]["success_score"], abs=1e-12)
+    assert ours["overall"]["precision"] == pytest.approx(ref["overall"]["precision_score"], abs=1e-12)
+    np.testing.assert_allclose(ours["overall"]["curves"]["success"], ref["overall"]["success_curve"], atol=1e-12)
+    for name, seq in ref["seq_wise"].items():
+        assert ours["sequences"][name]["auc"] == pytest.approx(seq["success_score"], abs=1e-12)
+
+
+def _vot_sequences(rng, n=5, size=(320, 240)):
+    seqs = []
+    for i in range(n):
+        length = int(rng.integers(150, 260))
+        c = np.cumsum(rng.normal(0, 2, (length, 2)), 0) + np.array(size) / 2
+        half = rng.uniform(10, 30, 2)
+        ang = np.cumsum(rng.normal(0, 0.02, length))
+        corners = []
+        for k, (sx, sy) in enumerate(((-1, -1), (1, -1), (1, 1), (-1, 1))):
+            del k
+            dx, dy = sx * half[0], sy * half[1]
+            corners += [c[:, 0] + dx * np.cos(ang) - dy * np.sin(ang), c[:, 1] + dx * np.sin(ang) + dy * np.cos(ang)]
+        gt = np.stack(corners, 1)
+        tags = {"occlusion": (rng.random(length) < 0.2).astype(np.int8)}
+        seqs.append(Sequence(f"vseq{i}", [], gt, size[0], size[1], tags))
+    return seqs
+
+
+def _supervised_run(seq: Sequence, rng) -> list[np.ndarray]:
+    """Reset protocol driven by vot-toolkit's failure rule on a drifting box tracker."""
+    from siambench.regions import polygon_to_rect, vot_overlap
+
+    out, frame, start = [], 0, 0
+    n = len(seq)
+    while frame < n:
+        if frame == start:
+            out.append(np.array([1.0]))
+            frame += 1
+            continue
+        box = polygon_to_rect(seq.groundtruth[frame]) + np.r_[rng.normal(0, 3, 2), 0, 0]
+        if rng.random() < 0.02:
+            box[:2] += 200  # a jump off the target
+        if vot_overlap(box, seq.groundtruth[frame], (seq.width, seq.height)) > 0:
+            out.append(box)
+            frame += 1
+        else:
+            out.append(np.array([2.0]))
+            skip = min(n, frame + 5)
+            out.extend(np.array([0.0]) for _ in range(frame + 1, skip))
+            frame = start = skip
+    return out[:n]
+
+
+def test_vot_toolkit_variant_equals_vot_toolkit_analyses(tmp_path: Path):
+    pytest.importorskip("vot", reason="vot-toolkit 0.9.0 not installed (pip install .[crosscheck])")
+    from vot.analysis.supervised import AccuracyRobustness, AverageAccuracyRobustness, EAOCurve
+    from vot.region import Special
+    from vot.region.shapes import Polygon, Rectangle
+
+    rng = np.random.default_rng(11)
+    seqs = _vot_sequences(rng)
+    store = ResultStore(tmp_path, "SYN", "drift")
+    trajs = {}
+    for s in seqs:
+        trajs[s.name] = [_supervised_run(s, rng) for _ in range(2)]
+        for r, t in enumerate(trajs[s.name], start=1):
+            store.write_supervised(s.name, r, t)
+    # read back what was written (4-decimal files), so both sides see the same numbers
+    trajs = {s.name: store.read_vot(s.name) for s in seqs}
+
+    def region(e):
+        if e.size == 1:
+            return Special(int(e[0]))
+        return Rectangle(*e) if e.size == 4 else Polygon([(e[i], e[i + 1]) for i in range(0, e.size, 2)])
+
+    class _Traj:
+        def __init__(self, entries):
+            self._r = [region(e) for e in entries]
+
+        def regions(self):
+            return self._r
+
+    class _Seq:
+        def __init__(self, s):
+            self.size = (s.width, s.height)
+            self.name = s.name
+            self._gt = [Polygon([(g[i], g[i + 1]) for i in range(0, 8, 2)]) for g in s.groundtruth]
+
+        def groundtruth(self):
+            return self._gt
+
+        def __len__(self):
+            return len(self._gt)
+
+    class _Exp:
+        def gather(self, tracker, sequence):
+            return [_Traj(t) for t in trajs[sequence.name]]
+
+    vseqs = [_Seq(s) for s in seqs]
+    ar = AccuracyRobustness()
+    per_seq = [ar.subcompute(_Exp(), None, vs, []) for vs in vseqs]
+    agg = AverageAccuracyRobustness().aggregate(None, vseqs, per_seq)
+    curve = EAOCurve().subcompute(_Exp(), None, vseqs, [])[0]
+    low, high = 20, 120
+
+    ds = Dataset("syn", "supervised", "SYN", seqs, eao_interval=(low, high))
+    ours = evaluate(ds, tmp_path, variant="vot-toolkit")["trackers"]["drift"]
+    assert ours["overall"]["accuracy"] == pytest.approx(agg[0], abs=1e-9)
+    assert ours["overall"]["weighted_failures"] == pytest.approx(agg[1], abs=1e-9)
+    np.testing.assert_allclose(ours["overall"]["curves"]["eao"], curve, atol=1e-6)
+    assert ours["overall"]["eao"] == pytest.approx(float(np.mean(curve[low : high + 1])), abs=1e-6)
+    for (a, f, _, _), s in zip(per_seq, seqs):
+        assert ours["sequences"][s.name]["accuracy"] == pytest.approx(a, abs=1e-9)
+        assert ours["sequences"][s.name]["failures"] == pytest.approx(f)
