@@ -40,7 +40,9 @@ def list_trackers() -> None:
 
     rows = [["Name", "Adapter", "Checkpoint", "Weights", "Description"]]
     for r in tracker_rows():
-        rows.append([r["name"], r["adapter"], r.get("checkpoint") or "-", r.get("weights", "-"), r.get("description", "")])
+        found = r.get("weights_found")
+        weights = "not needed" if found is None else ("found" if found else f"missing: {r.get('weights_path')}")
+        rows.append([r["name"], r["adapter"], r.get("checkpoint") or "-", weights, r.get("description", "")])
     _echo(rows)
 
 

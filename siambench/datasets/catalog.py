@@ -55,7 +55,7 @@ _add(DatasetInfo("lasot", "lasot", ("LaSOT", "lasot"), "ope", "LaSOT",
                  description="LaSOT test split (280 sequences)"))
 _add(DatasetInfo("demo", "demo", ("demo",), "ope", "demo",
                  description="synthetic OTB-layout benchmark generated on first use (siambench data synth)"))
-_add(DatasetInfo("demo-vot", "demo", ("demo-vot",), "supervised", "demo-vot", eao_interval=(20, 120),
+_add(DatasetInfo("demo-vot", "demo", ("demo-vot",), "supervised", "demo-vot", eao_interval=(20, 90),
                  description="synthetic VOT-layout benchmark generated on first use"))
 
 _ALIASES = {alias: info.name for info in DATASETS.values() for alias in info.aliases}

@@ -1,0 +1,136 @@
+"""`make bench`: speed measured in one run, printed as times and ratios (never asserted in tests).
+
+    python -m siambench.bench [--only eval|trackers|workers] [--shared DIR]
+
+Scoring speed uses the published raw results in the shared folder (``$SIAMBENCH_SHARED``,
+default ``../shared``) and compares with vot-toolkit 0.9.0's own analyses on the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _best_of(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_eval(shared: Path) -> None:
+    from siambench.datasets import load_dataset
+    from siambench.evaluate import evaluate
+
+    data, results = shared / "data", shared / "data" / "results"
+    if not (data / "VOT2018").is_dir():
+        print(f"eval: skipped, no shared data at {data}")
+        return
+    vot = load_dataset("vot2018", data)
+    otb = load_dataset("otb2015", data)
+    evaluate(vot, results, trackers=["DaSiamRPN"])  # warm-up: numba kernels, file cache
+    t_vot = _best_of(lambda: evaluate(vot, results, trackers=["DaSiamRPN"]), 5)
+    t_votkit_variant = _best_of(lambda: evaluate(vot, results, trackers=["DaSiamRPN"], variant="vot-toolkit"), 3)
+    evaluate(otb, results, trackers=["SiamRPN++"])
+    t_otb = _best_of(lambda: evaluate(otb, results, trackers=["SiamRPN++"]), 5)
+    print("Scoring speed (warm, best of several runs, annotations already loaded)")
+    print(f"  VOT2018, 60 sequences, A + R + EAO (pysot definitions):   {t_vot:6.3f} s   (target < 1 s)")
+    print(f"  VOT2018, vot-toolkit variant:                             {t_votkit_variant:6.3f} s")
+    print(f"  OTB100, 100 sequences, AUC + precision + norm. precision: {t_otb:6.3f} s   (target < 0.5 s)")
+    t_ref = _vot_toolkit_reference(vot, results)
+    if t_ref is not None:
+        print(f"  vot-toolkit 0.9.0 analyses (A, R, EAO curve) on the same files: {t_ref:6.3f} s"
+              f"  -> siambench is {t_ref / t_votkit_variant:5.1f}x faster on the same definitions")
+
+
+def _vot_toolkit_reference(vot, results: Path) -> float | None:
+    """Time vot-toolkit's AccuracyRobustness + EAOCurve over the same raw results."""
+    try:
+        from vot.analysis.supervised import AccuracyRobustness, EAOCurve
+        from vot.region import Special
+        from vot.region.shapes import Polygon
+    except Exception as exc:  # noqa: BLE001 - any import failure means: no reference to time
+        print(f"  vot-toolkit reference: skipped ({type(exc).__name__}: {exc})")
+        return None
+    from siambench.results import ResultStore
+
+    store = ResultStore(results, "VOT2018", "DaSiamRPN")
+
+    def region(e):
+        if e.size == 1:
+            return Special(int(e[0]))
+        return Polygon([(e[i], e[i + 1]) for i in range(0, e.size, 2)]) if e.size > 4 else _rect(e)
+
+    def _rect(e):
+        from vot.region.shapes import Rectangle
+
+        return Rectangle(*e)
+
+    class _Traj:
+        def __init__(self, entries):
+            self._r = [region(e) for e in entries]
+
+        def regions(self):
+            return self._r
+
+    class _Seq:
+        def __init__(self, s):
+            self.name, self.size = s.name, (s.width, s.height)
+            self._gt = [region(g) for g in s.groundtruth]
+
+        def groundtruth(self):
+            return self._gt
+
+        def __len__(self):
+            return len(self._gt)
+
+    trajs = {s.name: [_Traj(t) for t in store.read_vot(s.name)] for s in vot}
+
+    class _Exp:
+        def gather(self, tracker, sequence):
+            return trajs[sequence.name]
+
+    seqs = [_Seq(s) for s in vot]
+
+    def run():
+        ar = AccuracyRobustness()
+        for s in seqs:
+            ar.subcompute(_Exp(), None, s, [])
+        EAOCurve().subcompute(_Exp(), None, seqs, [])
+
+    run()  # numba compilation
+    return _best_of(run, 1)
+
+
+def bench_trackers(shared: Path) -> None:
+    try:
+        from siambench.bench_trackers import bench_trackers as run
+    except ImportError as exc:
+        print(f"trackers: skipped ({exc})")
+        return
+    frames = shared / "data" / "OTB100" / "Couple" / "img"
+    rows = run(frames, 40, threads=2)
+    print("Tracker speed on CPU (2 threads, random weights, 40 Couple frames)")
+    for r in rows:
+        print("  " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["eval", "trackers"], default=None)
+    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SIAMBENCH_SHARED", "../shared")))
+    args = parser.parse_args(argv)
+    if args.only in (None, "eval"):
+        bench_eval(args.shared)
+    if args.only in (None, "trackers"):
+        bench_trackers(args.shared)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`siambench run`: run a tracker over a dataset and store pysot-layout raw results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from siambench.protocols import PROTOCOLS
+
+
+def _sequence_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    return names or None
+
+
+@click.command("run")
+@click.option("--tracker", "-t", required=True, metavar="NAME|SPEC.yaml",
+              help="Tracker name (see `siambench list trackers`) or a spec file.")
+@click.option("--dataset", "-d", required=True, help="Dataset name, e.g. vot2018 or otb2015.")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the datasets (default $SIAMBENCH_DATA or ./data).")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Root of the results tree.")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint file (default: the spec's checkpoint in $SIAMBENCH_WEIGHTS "
+                   "or ~/.cache/siambench/weights).")
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]",
+              help="Where the network runs; auto takes the GPU when there is one.")
+@click.option("--sequences", default=None, metavar="A,B,...", help="Only these sequences.")
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
+              help="Default: the dataset's (VOT: supervised with resets; OTB and others: ope).")
+@click.option("--repetitions", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs per sequence (supervised protocol).")
+@click.option("--force", is_flag=True, help="Rerun sequences whose results are already complete.")
+@click.option("--random-init", is_flag=True,
+              help="Run with random weights, loading none (a smoke test; scores mean nothing).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir: Path,
+                weights: Path | None, device: str, sequences: str | None, protocol: str | None,
+                repetitions: int, force: bool, random_init: bool, progress: bool) -> None:
+    """Run a tracker over a dataset; rerunning resumes where a previous run stopped."""
+    from siambench.runner import run
+
+    try:
+        summary = run(
+            tracker,
+            dataset,
+            data_root=data_root,
+            results_dir=results_dir,
+            weights=weights,
+            device=device,
+            sequences=_sequence_list(sequences),
+            protocol=protocol,
+            repetitions=repetitions,
+            force=force,
+            random_init=random_init,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        # Finished sequences are on disk and recorded; say how to carry on.
+        click.echo("interrupted: rerun the same command to resume with the unfinished sequences",
+                   err=True)
+        raise
+    click.echo(summary.format())

@@ -1,0 +1,368 @@
+"""``siambench run``: a tracker over a dataset, with resume, progress and speed summary.
+
+Results go to the pysot layouts through :class:`siambench.results.ResultStore`. Beside them,
+``<results>/<DATASET>/<tracker>/.siambench.json`` (the *ledger*) records, per protocol and
+sequence, the *run key* of the finished run: a digest of the tracker spec and of the weights
+file's bytes (or "random-init" / "no weights"). A rerun skips a sequence whose results are
+complete and whose key matches; anything else (missing, truncated, other spec or weights) is
+run again, so an interrupted run resumes where it stopped. ``force`` reruns everything.
+
+The ledger entry of a sequence is removed before its results are rewritten and added back
+after they are written (both writes atomic), so a crash in between can never leave old results
+labelled with the new key, or new ones with the old.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from siambench import __version__
+from siambench.errors import InputError, SiambenchError, UnknownNameError
+from siambench.frames import FrameReader
+from siambench.protocols import PROTOCOLS, RUNNERS, Trajectory
+from siambench.trackers.registry import TrackerSpec, create_tracker, load_spec
+
+if TYPE_CHECKING:
+    from siambench.datasets import Dataset
+
+LEDGER_NAME = ".siambench.json"
+LEDGER_FORMAT = 1
+
+
+# --------------------------------------------------------------------------------------------
+# Summary
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    """What a run did, and how fast."""
+
+    tracker: str
+    dataset: str
+    protocol: str
+    results_dir: Path
+    device: str
+    weights: Path | None
+    random_init: bool
+    run_key: str
+    sequences_run: list[str] = field(default_factory=list)
+    sequences_skipped: list[str] = field(default_factory=list)
+    frames: int = 0  # frames on which the tracker ran
+    failures: int = 0  # supervised only
+    tracker_seconds: float = 0.0  # summed per-frame tracker-call times
+    model_seconds: float = 0.0  # network time, as the tracker reports it
+    wall_seconds: float = 0.0  # whole per-sequence loops, frame waits included
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the tracker calls (pysot's "Speed")."""
+        return _rate(self.frames, self.tracker_seconds)
+
+    @property
+    def model_fps(self) -> float:
+        return _rate(self.frames, self.model_seconds)
+
+    @property
+    def loop_fps(self) -> float:
+        return _rate(self.frames, self.wall_seconds)
+
+    def add(self, name: str, trajectory: Trajectory) -> None:
+        if name not in self.sequences_run:
+            self.sequences_run.append(name)
+        self.frames += trajectory.tracked_frames
+        self.failures += trajectory.failures
+        self.tracker_seconds += trajectory.tracker_seconds
+        self.model_seconds += trajectory.model_seconds
+        self.wall_seconds += trajectory.wall_seconds
+
+    def format(self) -> str:
+        """The lines `siambench run` prints at the end."""
+        lines = []
+        if self.random_init:
+            lines.append("note: --random-init: the network has random weights; its scores mean nothing")
+        lines.append(
+            f"{self.tracker} on {self.dataset} ({self.protocol}, device {self.device}): "
+            f"{len(self.sequences_run)} sequence(s) run, {len(self.sequences_skipped)} already complete"
+        )
+        if self.frames:
+            model = f"{self.model_fps:.1f} fps" if self.model_seconds > 0 else "n/a"
+            lines.append(
+                f"mean speed over {self.frames} frames: tracker {self.fps:.1f} fps, "
+                f"model {model}, whole loop {self.loop_fps:.1f} fps"
+            )
+        if self.protocol == "supervised" and self.sequences_run:
+            lines.append(f"failures: {self.failures}")
+        lines.append(f"results: {self.results_dir}")
+        return "\n".join(lines)
+
+
+def _rate(frames: int, seconds: float) -> float:
+    return frames / seconds if seconds > 0 else float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# Ledger
+# --------------------------------------------------------------------------------------------
+
+
+def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp creates the file private (0600); give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class Ledger:
+    """Which sequences of one tracker's results are finished, and with which run key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        empty = {"format": LEDGER_FORMAT, "runs": {}, "keys": {}}
+        if not self.path.is_file():
+            return empty
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            # A damaged ledger only costs a rerun: treat every sequence as unfinished.
+            return empty
+        if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT:
+            return empty
+        data.setdefault("runs", {})
+        data.setdefault("keys", {})
+        return data
+
+    def done(self, protocol: str, sequence: str, repetition: int, key: str) -> bool:
+        entry = self.data["runs"].get(protocol, {}).get(sequence)
+        return bool(entry) and entry.get("key") == key and repetition in entry.get("repetitions", [])
+
+    def start(self, protocol: str, sequence: str, key: str) -> None:
+        """Forget a sequence's entry unless it is for `key` (its results are about to change)."""
+        runs = self.data["runs"].setdefault(protocol, {})
+        entry = runs.get(sequence)
+        if entry is not None and entry.get("key") != key:
+            del runs[sequence]
+            self._save()
+
+    def forget(self, protocol: str, sequence: str, repetition: int) -> None:
+        entry = self.data["runs"].get(protocol, {}).get(sequence)
+        if entry and repetition in entry.get("repetitions", []):
+            entry["repetitions"].remove(repetition)
+            self._save()
+
+    def finish(self, protocol: str, sequence: str, repetition: int, key: str, info: dict[str, Any]) -> None:
+        runs = self.data["runs"].setdefault(protocol, {})
+        entry = runs.setdefault(sequence, {"key": key, "repetitions": []})
+        if repetition not in entry["repetitions"]:
+            entry["repetitions"] = sorted([*entry["repetitions"], repetition])
+        entry["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        self.data["keys"][key] = info
+        self._save()
+
+    def _save(self) -> None:
+        _atomic_write_json(self.path, self.data)
+
+
+def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool) -> tuple[str, dict[str, Any]]:
+    """Digest identifying what produced a run, and the description stored with it."""
+    from siambench.weights import file_digest
+
+    if random_init:
+        weights_id = "random-init"
+    elif weights is not None:
+        weights_id = "sha256:" + file_digest(weights)
+    else:
+        weights_id = "no weights"
+    key = hashlib.sha256(f"{spec.spec_hash()}|{weights_id}".encode()).hexdigest()[:16]
+    info = {
+        "tracker": spec.name,
+        "adapter": spec.adapter,
+        "spec_hash": spec.spec_hash(),
+        "spec_file": str(spec.source) if spec.source else None,
+        "model": spec.model,
+        "hyper": spec.hyper,
+        "checkpoint": spec.checkpoint,
+        "weights_file": str(weights) if weights is not None else None,
+        "weights": weights_id,
+        "random_init": random_init,
+        "siambench_version": __version__,
+    }
+    return key, info
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _select_sequences(ds: Any, names: Sequence[str] | str | None) -> list[Any]:
+    if names is None:
+        return list(ds)
+    if isinstance(names, str):
+        names = [n for n in (part.strip() for part in names.split(",")) if n]
+    known = list(ds.names)
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise UnknownNameError(f"sequence of {ds.name}", missing[0], known)
+    return [ds[n] for n in names]
+
+
+def _check_frames(seq: Any) -> None:
+    frames = list(seq.frames)
+    if not frames:
+        raise SiambenchError(f"sequence {seq.name!r} lists no frames")
+    if len(frames) != len(seq.groundtruth):
+        raise SiambenchError(
+            f"sequence {seq.name!r}: {len(frames)} frames but {len(seq.groundtruth)} ground-truth rows"
+        )
+    if not Path(frames[0]).is_file():
+        raise InputError(frames[0], f"frame not found: the images of sequence {seq.name!r} are missing "
+                         "(only annotations are installed?)")
+
+
+def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajectory) -> None:
+    if protocol == "ope":
+        store.write_ope(seq, traj.boxes, traj.times)
+    elif protocol == "unsupervised":
+        store.write_unsupervised(seq, traj.boxes, traj.times)
+    else:
+        store.write_supervised(seq, repetition, traj.lines, traj.times)
+
+
+@contextlib.contextmanager
+def _inference(device: Any) -> Iterator[Any]:
+    """torch.inference_mode, and the GPU synchronisation used to time calls honestly."""
+    import torch
+
+    sync = None
+    if getattr(device, "type", None) == "cuda":
+        # Deterministic kernels, so that two runs on the same frames agree.
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+        def sync() -> None:
+            torch.cuda.synchronize(device)
+
+    with torch.inference_mode():
+        yield sync
+
+
+def _progress(total: int, enabled: bool, label: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="seq", desc=label, disable=not enabled, dynamic_ncols=True)
+
+
+def run(
+    tracker: str | Path | TrackerSpec,
+    dataset: str | Dataset,
+    data_root: str | Path | None = None,
+    results_dir: str | Path = "results",
+    weights: str | Path | None = None,
+    device: str = "auto",
+    sequences: Sequence[str] | str | None = None,
+    protocol: str | None = None,
+    repetitions: int = 1,
+    force: bool = False,
+    random_init: bool = False,
+    progress: bool = True,
+) -> RunSummary:
+    """Run `tracker` on `dataset` and store the raw results; see the module docstring.
+
+    dataset: a dataset name (see ``siambench list datasets``) or a loaded Dataset.
+    protocol: ope, supervised or unsupervised; by default the dataset's own (VOT: supervised).
+    repetitions: runs per sequence (supervised only, as in the VOT toolkit).
+    """
+    from siambench.datasets import Dataset, load_dataset
+    from siambench.results import ResultStore
+    from siambench.weights import resolve_weights, select_device
+
+    spec = load_spec(tracker)
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, root=data_root)
+    protocol = protocol or ds.protocol
+    if protocol not in PROTOCOLS:
+        raise SiambenchError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+    if repetitions < 1:
+        raise SiambenchError("--repetitions must be at least 1")
+    if repetitions > 1 and protocol != "supervised":
+        raise SiambenchError(f"--repetitions applies to the supervised protocol only, not {protocol}")
+    if random_init and weights is not None:
+        raise SiambenchError("--weights and --random-init exclude each other")
+    selected = _select_sequences(ds, sequences)
+
+    torch_device = select_device(device)
+    weights_path = None if random_init else resolve_weights(spec, weights)
+    key, key_info = run_key(spec, weights_path, random_init)
+
+    results_dir = Path(results_dir)
+    store = ResultStore(results_dir, ds.results_name, spec.name)
+    ledger = Ledger(results_dir / ds.results_name / spec.name / LEDGER_NAME)
+    summary = RunSummary(
+        tracker=spec.name,
+        dataset=ds.name,
+        protocol=protocol,
+        results_dir=results_dir / ds.results_name / spec.name,
+        device=str(torch_device),
+        weights=weights_path,
+        random_init=random_init,
+        run_key=key,
+    )
+
+    todo: list[tuple[Any, list[int]]] = []
+    for seq in selected:
+        n = len(seq.groundtruth)
+        pending = [
+            rep
+            for rep in range(1, repetitions + 1)
+            if force
+            or not (ledger.done(protocol, seq.name, rep, key)
+                    and store.has_complete(seq.name, protocol, n, repetition=rep))
+        ]
+        if pending:
+            todo.append((seq, pending))
+        else:
+            summary.sequences_skipped.append(seq.name)
+    if not todo:
+        return summary
+    for seq, _ in todo:  # fail before the long run, not in the middle of it
+        _check_frames(seq)
+
+    instance = create_tracker(spec, torch_device, weights_path, random_init)
+    runner = RUNNERS[protocol]
+    with _inference(torch_device) as sync, _progress(len(todo), progress, spec.name) as bar:
+        for seq, pending in todo:
+            bar.set_description(f"{spec.name} {seq.name}")
+            ledger.start(protocol, seq.name, key)
+            for rep in pending:
+                ledger.forget(protocol, seq.name, rep)
+                with FrameReader(seq.frames) as frames:
+                    trajectory = runner(instance, seq, frames, sync=sync)
+                _write(store, protocol, seq.name, rep, trajectory)
+                ledger.finish(protocol, seq.name, rep, key, key_info)
+                summary.add(seq.name, trajectory)
+            bar.set_postfix(fps=f"{summary.fps:.1f}")
+            bar.update(1)
+    return summary
