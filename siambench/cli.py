@@ -72,7 +72,7 @@ def cli(verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: known errors become one line on stderr and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="siambench", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="siambench", standalone_mode=False)
     except SiambenchError as exc:
         click.echo(f"siambench: error: {exc}", err=True)
         sys.exit(2)
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    # In non-standalone mode click returns the code given to ctx.exit(n) instead of raising it.
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

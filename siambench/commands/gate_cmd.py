@@ -1,0 +1,65 @@
+"""`siambench gate`: fail (exit 1) when a score got worse than the committed baseline."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from siambench.errors import SiambenchError
+from siambench.gate import (
+    compare,
+    failed,
+    format_changes,
+    load_baseline,
+    parse_tolerances,
+    write_baseline,
+)
+from siambench.scores import flatten, gather_scores
+
+
+def _metric_list(specs: tuple[str, ...]) -> list[str] | None:
+    metrics = [m.strip() for spec in specs for m in spec.split(",") if m.strip()]
+    return metrics or None
+
+
+@click.command("gate")
+@click.option("--baseline", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Baseline JSON (see siambench/gate.py or docs/ci-gate.md for the format).")
+@click.option("--tolerance", "tolerance_specs", multiple=True, metavar="NUMBER|METRIC=NUMBER",
+              help="Allowed worsening (default 0.005); METRIC=NUMBER sets one metric's. Repeatable.")
+@click.option("--metric", "metric_specs", multiple=True, metavar="NAMES",
+              help="Only these metrics, comma-separated (e.g. eao,accuracy,auc). Default: all.")
+@click.option("--scores", "score_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Score file written by `siambench eval --json`. Repeatable.")
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results tree to score instead (default results/ when no --scores is given).")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dataset annotations root (default $SIAMBENCH_DATA or ./data).")
+@click.option("--variant", default="pysot", show_default=True, help="Metric variant for a results tree.")
+@click.option("--update", is_flag=True, help="Rewrite the baseline with the current scores (atomically).")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged scores too.")
+def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs: tuple[str, ...],
+                 score_files: tuple[Path, ...], results_dir: Path | None, data_root: Path | None,
+                 variant: str, update: bool, show_all: bool) -> None:
+    """Compare current scores with a baseline; exit 1 when one got worse beyond the tolerance."""
+    tolerances = parse_tolerances(tolerance_specs)
+    metrics = _metric_list(metric_specs)
+    scores = gather_scores(score_files, results_dir, data_root, variant,
+                           on_skip=lambda line: click.echo(f"siambench: skipped {line}", err=True))
+    current = flatten(scores, metrics)
+    if not current:
+        raise SiambenchError("no scores to gate: give --scores FILE or a --results-dir with results")
+    previous = load_baseline(baseline) if not update or baseline.exists() else []
+    changes = compare(current, previous, tolerances, metrics)
+    if update:
+        write_baseline(baseline, current)
+        click.echo(format_changes(changes, show_all), nl=False)
+        click.echo(f"baseline {baseline} updated: {len(current)} scores")
+        return
+    click.echo(format_changes(changes, show_all), nl=False)
+    if failed(changes):
+        # SystemExit, not ctx.exit: the CLI runs click in non-standalone mode, which would swallow
+        # the code of a click Exit.
+        sys.exit(1)
