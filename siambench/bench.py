@@ -52,60 +52,19 @@ def bench_eval(shared: Path) -> None:
 def _vot_toolkit_reference(vot, results: Path) -> float | None:
     """Time vot-toolkit's AccuracyRobustness + EAOCurve over the same raw results."""
     try:
-        from vot.analysis.supervised import AccuracyRobustness, EAOCurve
-        from vot.region import Special
-        from vot.region.shapes import Polygon
+        import vot.analysis.supervised  # noqa: F401 - fail here when vot-toolkit is absent
+
+        from siambench.metrics.votkit_reference import supervised_analyses
     except Exception as exc:  # noqa: BLE001 - any import failure means: no reference to time
         print(f"  vot-toolkit reference: skipped ({type(exc).__name__}: {exc})")
         return None
     from siambench.results import ResultStore
 
     store = ResultStore(results, "VOT2018", "DaSiamRPN")
-
-    def region(e):
-        if e.size == 1:
-            return Special(int(e[0]))
-        return Polygon([(e[i], e[i + 1]) for i in range(0, e.size, 2)]) if e.size > 4 else _rect(e)
-
-    def _rect(e):
-        from vot.region.shapes import Rectangle
-
-        return Rectangle(*e)
-
-    class _Traj:
-        def __init__(self, entries):
-            self._r = [region(e) for e in entries]
-
-        def regions(self):
-            return self._r
-
-    class _Seq:
-        def __init__(self, s):
-            self.name, self.size = s.name, (s.width, s.height)
-            self._gt = [region(g) for g in s.groundtruth]
-
-        def groundtruth(self):
-            return self._gt
-
-        def __len__(self):
-            return len(self._gt)
-
-    trajs = {s.name: [_Traj(t) for t in store.read_vot(s.name)] for s in vot}
-
-    class _Exp:
-        def gather(self, tracker, sequence):
-            return trajs[sequence.name]
-
-    seqs = [_Seq(s) for s in vot]
-
-    def run():
-        ar = AccuracyRobustness()
-        for s in seqs:
-            ar.subcompute(_Exp(), None, s, [])
-        EAOCurve().subcompute(_Exp(), None, seqs, [])
-
-    run()  # numba compilation
-    return _best_of(run, 1)
+    trajectories = {s.name: store.read_vot(s.name) for s in vot}
+    sequences = list(vot)
+    supervised_analyses(sequences, trajectories)  # numba compilation
+    return _best_of(lambda: supervised_analyses(sequences, trajectories), 1)
 
 
 def bench_trackers(shared: Path) -> None:

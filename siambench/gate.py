@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError
 from siambench.scores import ScoreEntry, direction
+from siambench.textio import atomic_write_text
 
 BASELINE_FORMAT = "siambench-baseline/1"
 DEFAULT_TOLERANCE = 0.005
@@ -114,18 +113,7 @@ def write_baseline(path: str | Path, entries: Iterable[ScoreEntry]) -> None:
         "entries": [{"tracker": e.tracker, "dataset": e.dataset, "metric": e.metric,
                      "variant": e.variant, "value": e.value} for e in rows],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def compare(

@@ -158,6 +158,25 @@ def _as_polygons(regions: Sequence[np.ndarray], rect_as_polygon: bool) -> tuple[
     return poly, count, code, is_rect
 
 
+def _pack_pairs(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], rect_as_polygon: bool):
+    """NaN-filled output and the packed pairs where neither side is a code (None if there are none).
+
+    Returns (out, (valid mask, (vertices, counts, is_rect) of pred, the same of gt)).
+    """
+    n = len(pred)
+    if len(gt) != n:
+        raise ValueError(f"overlap of {n} predictions against {len(gt)} ground-truth regions")
+    out = np.full(n, np.nan)
+    if n == 0:
+        return out, None
+    p1, c1, code1, r1 = _as_polygons(pred, rect_as_polygon)
+    p2, c2, code2, r2 = _as_polygons(gt, rect_as_polygon)
+    valid = ~(code1 | code2)
+    if not valid.any():
+        return out, None
+    return out, (valid, (p1[valid], c1[valid], r1[valid]), (p2[valid], c2[valid], r2[valid]))
+
+
 def _bounds_pair(w, h, n: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.broadcast_to(np.asarray(w, dtype=np.float64), (n,)),
             np.broadcast_to(np.asarray(h, dtype=np.float64), (n,)))
@@ -175,21 +194,13 @@ def vot_overlaps(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], bounds: t
     for accuracy and (W - 1, H - 1) for EAO. Codes give NaN. The result is the C library's
     float32 widened to float64.
     """
-    n = len(pred)
-    if len(gt) != n:
-        raise ValueError(f"overlap of {n} predictions against {len(gt)} ground-truth regions")
-    out = np.full(n, np.nan)
-    if n == 0:
+    out, packed = _pack_pairs(pred, gt, rect_as_polygon=True)
+    if packed is None:
         return out
-    p1, c1, code1, _ = _as_polygons(pred, rect_as_polygon=True)
-    p2, c2, code2, _ = _as_polygons(gt, rect_as_polygon=True)
-    valid = ~(code1 | code2)
-    if not valid.any():
-        return out
+    valid, (p1, c1, _), (p2, c2, _) = packed
+    n = len(out)
     # The C library stores coordinates and bounds as floats.
-    p1 = p1[valid].astype(np.float32)
-    p2 = p2[valid].astype(np.float32)
-    c1, c2 = c1[valid], c2[valid]
+    p1, p2 = p1.astype(np.float32), p2.astype(np.float32)
     m = len(p1)
     if bounds is None:
         lo = np.full(m, -np.inf, dtype=np.float32)
@@ -273,19 +284,12 @@ def votkit_overlaps(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], bounds
     regions are rasterised on their joint bounding box clipped to [0, W-1] x [0, H-1]. Two empty
     regions overlap 1. Codes give NaN here (the analyses treat them separately).
     """
-    n = len(pred)
-    if len(gt) != n:
-        raise ValueError(f"overlap of {n} predictions against {len(gt)} ground-truth regions")
-    out = np.full(n, np.nan)
-    if n == 0:
+    out, packed = _pack_pairs(pred, gt, rect_as_polygon=False)
+    if packed is None:
         return out
-    p1, c1, code1, rect1 = _as_polygons(pred, rect_as_polygon=False)
-    p2, c2, code2, rect2 = _as_polygons(gt, rect_as_polygon=False)
-    valid = ~(code1 | code2)
-    if not valid.any():
-        return out
-    p1, p2 = np.round(p1[valid]), np.round(p2[valid])
-    c1, c2, rect1, rect2 = c1[valid], c2[valid], rect1[valid], rect2[valid]
+    valid, (p1, c1, rect1), (p2, c2, rect2) = packed
+    n = len(out)
+    p1, p2 = np.round(p1), np.round(p2)
     m = len(p1)
     if bounds is None:
         bw = bh = np.full(m, np.iinfo(np.int64).max // 4)

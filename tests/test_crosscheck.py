@@ -121,54 +121,18 @@ def _supervised_run(seq: Sequence, rng) -> list[np.ndarray]:
 
 def test_vot_toolkit_variant_equals_vot_toolkit_analyses(tmp_path: Path):
     pytest.importorskip("vot", reason="vot-toolkit 0.9.0 not installed (pip install .[crosscheck])")
-    from vot.analysis.supervised import AccuracyRobustness, AverageAccuracyRobustness, EAOCurve
-    from vot.region import Special
-    from vot.region.shapes import Polygon, Rectangle
+    from siambench.metrics.votkit_reference import supervised_analyses
 
     rng = np.random.default_rng(11)
     seqs = _vot_sequences(rng)
     store = ResultStore(tmp_path, "SYN", "drift")
-    trajs = {}
     for s in seqs:
-        trajs[s.name] = [_supervised_run(s, rng) for _ in range(2)]
-        for r, t in enumerate(trajs[s.name], start=1):
-            store.write_supervised(s.name, r, t)
+        for r in (1, 2):
+            store.write_supervised(s.name, r, _supervised_run(s, rng))
     # read back what was written (4-decimal files), so both sides see the same numbers
     trajs = {s.name: store.read_vot(s.name) for s in seqs}
-
-    def region(e):
-        if e.size == 1:
-            return Special(int(e[0]))
-        return Rectangle(*e) if e.size == 4 else Polygon([(e[i], e[i + 1]) for i in range(0, e.size, 2)])
-
-    class _Traj:
-        def __init__(self, entries):
-            self._r = [region(e) for e in entries]
-
-        def regions(self):
-            return self._r
-
-    class _Seq:
-        def __init__(self, s):
-            self.size = (s.width, s.height)
-            self.name = s.name
-            self._gt = [Polygon([(g[i], g[i + 1]) for i in range(0, 8, 2)]) for g in s.groundtruth]
-
-        def groundtruth(self):
-            return self._gt
-
-        def __len__(self):
-            return len(self._gt)
-
-    class _Exp:
-        def gather(self, tracker, sequence):
-            return [_Traj(t) for t in trajs[sequence.name]]
-
-    vseqs = [_Seq(s) for s in seqs]
-    ar = AccuracyRobustness()
-    per_seq = [ar.subcompute(_Exp(), None, vs, []) for vs in vseqs]
-    agg = AverageAccuracyRobustness().aggregate(None, vseqs, per_seq)
-    curve = EAOCurve().subcompute(_Exp(), None, vseqs, [])[0]
+    ref = supervised_analyses(seqs, trajs)
+    per_seq, agg, curve = ref["per_sequence"], ref["aggregated"], ref["eao_curve"]
     low, high = 20, 120
 
     ds = Dataset("syn", "supervised", "SYN", seqs, eao_interval=(low, high))
