@@ -70,14 +70,17 @@ def _vot_toolkit_reference(vot, results: Path) -> float | None:
 def bench_trackers(shared: Path) -> None:
     try:
         from siambench.bench_trackers import bench_trackers as run
+        from siambench.bench_trackers import format_rows
     except ImportError as exc:
         print(f"trackers: skipped ({exc})")
         return
     frames = shared / "data" / "OTB100" / "Couple" / "img"
+    if not frames.is_dir():
+        print(f"trackers: skipped, no frames at {frames}")
+        return
     rows = run(frames, 40, threads=2)
-    print("Tracker speed on CPU (2 threads, random weights, 40 Couple frames)")
-    for r in rows:
-        print("  " + "  ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
+    print("Tracker speed on CPU (2 threads, random weights, 40 real Couple frames)")
+    print(format_rows(rows))
 
 
 def main(argv: list[str] | None = None) -> None:

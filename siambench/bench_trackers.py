@@ -22,11 +22,28 @@ import numpy as np
 import torch
 
 from siambench.errors import InputError
+from siambench.textio import read_regions
 
-TRACKERS = ["siamrpn", "siamrpnpp", "siamrpnpp-otb", "siamrpnpp-alex", "siamrpnpp-mobilev2"]
+TRACKERS = ["siamrpn", "siamrpnpp", "siamrpnpp-alex", "siamrpnpp-mobilev2", "siamfc", "siamfcplus", "siamrpnplus"]
 
 # adapter -> spec model keys that turn its optimisations off
-UNOPTIMISED_MODEL_KEYS: dict[str, dict] = {"siamrpn": {"fuse_bn": False, "channels_last": False}}
+UNOPTIMISED_MODEL_KEYS: dict[str, dict] = {
+    "siamrpn": {"fuse_bn": False, "channels_last": False},
+    "siamfc": {"fuse_bn": False},
+    "siamfcplus": {"fuse_bn": False},
+    "siamrpnplus": {"fuse_bn": False},
+}
+
+# Frames per second of the original code on this project's reference 2-core machine (2 threads,
+# random weights, the 140 Couple frames), as measured when siambench was started: pysot's own
+# SiamRPNTracker and SiamDW's trackers. Printed beside our figures as a ratio.
+REFERENCE_FPS = {
+    "siamrpnpp": 1.9,
+    "siamrpnpp-alex": 11.9,
+    "siamrpnpp-mobilev2": 6.3,
+    "siamfcplus": 6.6,
+    "siamrpnplus": 7.3,
+}
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -52,10 +69,7 @@ def initial_box(frames_dir: str | Path, frame: np.ndarray) -> np.ndarray:
     """First box of an OTB-style ``../groundtruth_rect.txt`` if present, else a central box."""
     folder = Path(frames_dir)
     for gt in sorted(folder.parent.glob("groundtruth_rect*.txt")):
-        first = gt.read_text().splitlines()[0].replace("\t", ",").replace(" ", ",")
-        values = [float(v) for v in first.split(",") if v]
-        if len(values) == 4:
-            return np.array(values)
+        return read_regions(gt, sizes=(4,))[0]
     height, width = frame.shape[:2]
     return np.array([width * 3 / 8, height * 3 / 8, width / 4, height / 4])
 
@@ -138,12 +152,15 @@ def bench_trackers(
 
 def format_rows(rows: list[dict]) -> str:
     """A plain-text table of :func:`bench_trackers` results."""
-    header = f"{'tracker':<20} {'search':>6} {'fps':>8} {'outside net':>11} {'unopt fps':>9} {'speed-up':>8}"
+    header = (f"{'tracker':<20} {'search':>6} {'fps':>8} {'outside net':>11} {'unopt fps':>9} {'speed-up':>8}"
+              f" {'original fps':>12} {'vs original':>11}")
     lines = [header]
     for r in rows:
+        ref = REFERENCE_FPS.get(r["tracker"])
+        ref_cols = f" {ref:>12.1f} {r['fps'] / ref:>10.2f}x" if ref else f" {'-':>12} {'-':>11}"
         lines.append(
             f"{r['tracker']:<20} {r['instance_size'] or '-':>6} {r['fps']:>8.1f} "
-            f"{r['outside_network_share']:>10.0%} {r['unoptimised_fps']:>9.1f} {r['speedup']:>7.2f}x"
+            f"{r['outside_network_share']:>10.0%} {r['unoptimised_fps']:>9.1f} {r['speedup']:>7.2f}x" + ref_cols
         )
     return "\n".join(lines)
 
