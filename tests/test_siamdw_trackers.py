@@ -13,6 +13,7 @@ from siambench import ops
 from siambench.errors import SiambenchError
 from siambench.models import create_model
 from siambench.trackers.registry import TrackerSpec, create_tracker
+from siambench.trackers.rpn_loop import select_proposal as rpnplus_select
 from siambench.trackers.siamdw import (
     FCPlusConfig,
     RPNPlusConfig,
@@ -21,7 +22,6 @@ from siambench.trackers.siamdw import (
     cxy_wh_to_rect,
     fcplus_peak,
     rpnplus_scores,
-    rpnplus_select,
     scale_pyramid,
 )
 

@@ -21,10 +21,16 @@ map shifted to 0 and normalised, blended with a normalised Hann window, displace
 clipped to the image and sizes to [10, image side]. Its score is the sigmoid of the raw
 upsampled response at the chosen peak.
 
-SiamRPN+ (``siamrpnplus``): like pysot's SiamRPN loop (anchors, decoding, size and ratio
-penalty, cosine window, size smoothing, clipping) with SiamDW's crop rounding, sigmoid scores
-for the 'thinner' head (softmax for 'thicker') and the adaptive search size for small targets.
-Its score is the raw classification probability of the chosen anchor.
+SiamRPN+ (``siamrpnplus``): pysot's SiamRPN loop (anchors, decoding, size and ratio penalty,
+cosine window, size smoothing, clipping), run by the shared
+:class:`siambench.trackers.rpn_loop.RPNTracker` under SiamDW's arithmetic
+(:data:`siambench.trackers.rpn_loop.SIAMDW`: the roundings above, the search side written as
+``s_z + (instance - exemplar) / scale_z``, float32 proposals, the previous size in crop pixels),
+with sigmoid scores for the 'thinner' head (softmax for 'thicker') and the adaptive search size
+for small targets. Its score is the raw classification probability of the chosen anchor.
+
+SiamFC+ keeps its own loop rather than sharing siamfc-pytorch's (:mod:`siambench.trackers.siamfc`):
+see that module's docstring for the differences in the algorithm itself.
 
 Spec ``model`` keys:
 - siamfcplus: ``arch`` (SiamFCRes22 [default], SiamFCRes22W, SiamFCIncep22, SiamFCNext22;
@@ -66,16 +72,18 @@ from siambench.errors import SiambenchError
 from siambench.models import create_model
 from siambench.models.siamdw import load_siamdw_checkpoint
 from siambench.trackers.base import TrackResult
+from siambench.trackers.network import NetworkTracker, prepare_model, random_images, seeded
 from siambench.trackers.registry import TrackerSpec, register_adapter
-from siambench.trackers.siamfc import (
-    NetworkTracker,
-    check_keys,
-    config_from,
-    prepare_model,
-    random_images,
-    seeded,
-    where,
+from siambench.trackers.rpn_loop import SIAMDW, RPNParams, RPNTracker
+from siambench.trackers.siamese import (
+    center_and_size,
+    check_windowing,
+    context_side,
+    corner_box,
+    score_window,
+    search_side,
 )
+from siambench.trackers.spec_checks import check_keys, config_from, where
 
 # SiamDW experiments/test/{OTB,VOT}/<arch>.yaml, key TEST.<benchmark> (reference section 2.4).
 SIAMDW_TEST_HYPER: dict[str, dict[str, dict[str, Any]]] = {
@@ -149,18 +157,9 @@ def _merged_hyper(spec: TrackerSpec, arch: str) -> dict[str, Any]:
     return merged
 
 
-def _window(size: int, windowing: str) -> np.ndarray:
-    if windowing == "cosine":
-        return ops.cosine_window(size)
-    if windowing == "uniform":
-        return np.ones((size, size))
-    raise SiambenchError(f"windowing must be 'cosine' or 'uniform', got {windowing!r}")
-
-
 def cxy_wh_to_rect(center: np.ndarray, size: np.ndarray) -> np.ndarray:
     """SiamDW's ``cxy_wh_2_rect``: top-left corner clamped at 0, size unchanged."""
-    w, h = float(size[0]), float(size[1])
-    return np.array([max(0.0, center[0] - w / 2), max(0.0, center[1] - h / 2), w, h])
+    return corner_box(center[0], center[1], float(size[0]), float(size[1]), clamp_at_zero=True)
 
 
 # --------------------------------------------------------------------------- SiamFC+
@@ -195,8 +194,7 @@ class FCPlusConfig:
                     f"derives {name} = {derived} (exemplar = instance - 128)"
                 )
             object.__setattr__(self, name, derived)
-        if self.windowing not in ("cosine", "uniform"):
-            raise SiambenchError(f"windowing must be 'cosine' or 'uniform', got {self.windowing!r}")
+        check_windowing(self.windowing)
 
     @property
     def upscale_size(self) -> int:
@@ -259,7 +257,7 @@ class SiamFCPlusTracker(NetworkTracker):
     def __init__(self, model: nn.Module, config: FCPlusConfig, device: torch.device | str = "cpu") -> None:
         super().__init__(model, device)
         self.config = config
-        window = _window(config.upscale_size, config.windowing)
+        window = score_window(config.upscale_size, config.windowing)
         self.window = window / window.sum()
         self.scales = config.scales()
         self.penalties = config.scale_penalties()
@@ -271,16 +269,13 @@ class SiamFCPlusTracker(NetworkTracker):
 
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         cfg = self.config
-        x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])
-        self.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
-        self.size = np.array([w, h])
+        self.center, self.size = center_and_size(box)
         self.image_hw = frame.shape[:2]
         self.avg_chans = ops.channel_mean(frame)
-        context = cfg.context_amount * (w + h)
-        s_z = round(float(np.sqrt((w + context) * (h + context))))
+        s_z = round(float(context_side(self.size[0], self.size[1], cfg.context_amount)))
         scale_z = cfg.exemplar_size / s_z
         z = ops.get_subwindow(frame, self.center, cfg.exemplar_size, s_z, self.avg_chans, "python")
-        self.s_x = s_z + 2 * ((cfg.instance_size - cfg.exemplar_size) / 2) / scale_z
+        self.s_x = search_side("padded", s_z, scale_z, cfg.instance_size, cfg.exemplar_size)
         self.min_s_x, self.max_s_x = 0.2 * self.s_x, 5 * self.s_x
         self.run_network(self.model.template, z, fetch=False)
 
@@ -352,22 +347,15 @@ class RPNPlusConfig:
     small_target_area_ratio: float = 0.004
 
     def __post_init__(self) -> None:
-        if self.windowing not in ("cosine", "uniform"):
-            raise SiambenchError(f"windowing must be 'cosine' or 'uniform', got {self.windowing!r}")
+        check_windowing(self.windowing)
+
+    def loop_params(self) -> RPNParams:
+        """These values under the shared loop's names (SiamDW's score map has no base size)."""
+        return RPNParams.from_config(self, stride=self.total_stride)
 
     @property
     def anchor_num(self) -> int:
-        return len(self.ratios) * len(self.scales)
-
-    def instance_size_for(self, box_area: float, image_area: float) -> int:
-        """The search size for a target: the larger one when it covers a small fraction."""
-        small = self.small_target_instance_size
-        if small is not None and box_area / image_area < self.small_target_area_ratio:
-            return int(small)
-        return int(self.instance_size)
-
-    def score_size(self, instance_size: int) -> int:
-        return (instance_size - self.exemplar_size) // self.total_stride + 1
+        return self.loop_params().anchor_num
 
 
 def rpnplus_scores(cls: torch.Tensor, cls_type: str) -> np.ndarray:
@@ -377,32 +365,11 @@ def rpnplus_scores(cls: torch.Tensor, cls_type: str) -> np.ndarray:
     foreground logits (softmax, background channels first, as pysot).
     """
     if cls_type == "thinner":
-        return torch.sigmoid(cls.float()).reshape(-1).numpy()
+        return torch.sigmoid(cls.float()).reshape(-1).cpu().numpy()
     return ops.rpn_scores(cls)
 
 
-def rpnplus_select(
-    score: np.ndarray,
-    pred: np.ndarray,
-    window: np.ndarray,
-    prev_size_in_crop: Sequence[float],
-    penalty_k: float,
-    window_influence: float,
-) -> tuple[int, np.ndarray]:
-    """Index of the chosen proposal and the size-change penalty of every proposal.
-
-    `pred` is (4, N) decoded boxes in search-crop pixels, `prev_size_in_crop` the previous
-    target size in the same units.
-    """
-    penalty = ops.size_change_penalty(
-        pred[2], pred[3], prev_size_in_crop[0], prev_size_in_crop[1], penalty_k
-    )
-    pscore = penalty * score * (1 - window_influence) + window * window_influence
-    best = int(np.nanargmax(pscore)) if np.isfinite(pscore).any() else 0
-    return best, penalty
-
-
-class SiamRPNPlusTracker(NetworkTracker):
+class SiamRPNPlusTracker(RPNTracker):
     """SiamDW's SiamRPN+ tracker (``lib/tracker/siamrpn.py``) around a SiamRPN+ model."""
 
     def __init__(
@@ -412,82 +379,12 @@ class SiamRPNPlusTracker(NetworkTracker):
         device: torch.device | str = "cpu",
         cls_type: str = "thinner",
     ) -> None:
-        super().__init__(model, device)
+        super().__init__(model, config.loop_params(), SIAMDW, device)
         self.config = config
         self.cls_type = cls_type
-        self.center = np.zeros(2)
-        self.size = np.zeros(2)
-        self.avg_chans = np.zeros(3)
-        self.image_hw: tuple[int, int] = (0, 0)
-        self.instance_size = config.instance_size
-        self._grids: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def grid(self, instance_size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Anchors (A*S*S, 4) and flattened window (A*S*S,) for one search size (cached)."""
-        if instance_size not in self._grids:
-            cfg = self.config
-            side = cfg.score_size(instance_size)
-            anchors = ops.generate_anchors(cfg.total_stride, cfg.ratios, cfg.scales, side)
-            window = np.tile(_window(side, cfg.windowing).ravel(), cfg.anchor_num)
-            self._grids[instance_size] = (anchors, window)
-        return self._grids[instance_size]
-
-    def _context_size(self) -> float:
-        w, h = self.size
-        context = self.config.context_amount * (w + h)
-        return float(np.sqrt((w + context) * (h + context)))
-
-    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
-        cfg = self.config
-        x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])
-        self.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
-        self.size = np.array([w, h])
-        self.image_hw = frame.shape[:2]
-        self.instance_size = cfg.instance_size_for(w * h, frame.shape[0] * frame.shape[1])
-        self.grid(self.instance_size)
-        self.avg_chans = ops.channel_mean(frame)
-        s_z = ops.python2round(self._context_size())
-        z = ops.get_subwindow(frame, self.center, cfg.exemplar_size, s_z, self.avg_chans, "python")
-        self.run_network(self.model.template, z, fetch=False)
-
-    def track(self, frame: np.ndarray) -> TrackResult:
-        cfg = self.config
-        anchors, window = self.grid(self.instance_size)
-        s_z = self._context_size()
-        scale_z = cfg.exemplar_size / s_z
-        s_x = s_z + 2 * ((self.instance_size - cfg.exemplar_size) / 2) / scale_z
-        x = ops.get_subwindow(
-            frame, self.center, self.instance_size, ops.python2round(s_x), self.avg_chans, "python"
-        )
-        cls, loc = self.run_network(self.model.track, x)
-        score = rpnplus_scores(cls, self.cls_type)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            pred = ops.decode_deltas(ops.rpn_deltas(loc), anchors)
-            return self._update(score, pred, window, scale_z)
-
-    def _update(
-        self, score: np.ndarray, pred: np.ndarray, window: np.ndarray, scale_z: float
-    ) -> TrackResult:
-        cfg = self.config
-        size_in_crop = self.size * scale_z
-        best, penalty = rpnplus_select(
-            score, pred, window, size_in_crop, cfg.penalty_k, cfg.window_influence
-        )
-        target = pred[:, best] / scale_z
-        lr = penalty[best] * score[best] * cfg.lr
-        # SiamDW maps the size into the crop and back; the round trip is kept for bit-equality.
-        prev = size_in_crop / scale_z
-        cx, cy = target[0] + self.center[0], target[1] + self.center[1]
-        w = prev[0] * (1 - lr) + target[2] * lr
-        h = prev[1] * (1 - lr) + target[3] * lr
-        if not np.all(np.isfinite([cx, cy, w, h])):
-            # Only a degenerate (random-weight) network gets here: keep the previous state.
-            cx, cy = self.center
-            w, h = self.size
-        cx, cy, w, h = ops.clip_box(cx, cy, w, h, self.image_hw)
-        self.center = np.array([cx, cy])
-        self.size = np.array([w, h])
-        return TrackResult(box=cxy_wh_to_rect(self.center, self.size), score=float(score[best]))
+    def foreground(self, cls: torch.Tensor) -> np.ndarray:
+        return rpnplus_scores(cls, self.cls_type)
 
 
 _RPN_MODEL_KEYS = {"arch", "cls_type", "anchor_num", "fuse_bn"}

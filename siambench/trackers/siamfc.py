@@ -32,16 +32,20 @@ exemplar_size (127), instance_size (255), context_amount (0.5), scale_num (3), s
 (1.0375), scale_lr (0.59), scale_penalty (0.9745), window_influence (0.176), response_size
 (17), response_up (16), total_stride (8).
 
-:class:`NetworkTracker` and :func:`prepare_model` are shared with the SiamDW adapters.
+Not merged with SiamDW's SiamFC+ loop (:mod:`siambench.trackers.siamdw`): the two differ in
+the algorithm, not only in constants. SiamFC+ cuts its scales from one crop (two resizes),
+measures the displacement from ``ceil(U / 2)`` with the search size before the update rather
+than the winning scale's, penalises only the per-scale maxima and clips centre, size and search
+size; siamfc-pytorch crops each scale from the frame, shifts from ``(U - 1) / 2`` and clips
+nothing. What they share (target state, network calls, spec checks) is in
+:mod:`siambench.trackers.siamese`, :mod:`~siambench.trackers.network` and
+:mod:`~siambench.trackers.spec_checks`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -49,115 +53,12 @@ from torch import nn
 
 from siambench import ops
 from siambench.errors import SiambenchError
-from siambench.models.checkpoints import load_checkpoint
-from siambench.models.fuse import calibrate_batchnorm, fuse_bn
 from siambench.models.siamfc import siamfc_alexnet
-from siambench.trackers.base import Tracker, TrackResult
+from siambench.trackers.base import TrackResult
+from siambench.trackers.network import NetworkTracker, prepare_model, random_images, seeded
 from siambench.trackers.registry import TrackerSpec, register_adapter
-
-RANDOM_INIT_SEED = 0  # --random-init builds the same network every time
-
-C = TypeVar("C")
-
-
-# --------------------------------------------------------------------------- shared helpers
-
-
-def where(spec: TrackerSpec) -> str:
-    """How error messages name a spec."""
-    return f"tracker {spec.name!r}" + (f" ({spec.source})" if spec.source else "")
-
-
-def check_keys(section: Mapping[str, Any], known: set[str], what: str, place: str) -> None:
-    """Raise SiambenchError naming every key of `section` that is not in `known`."""
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise SiambenchError(
-            f"{place}: unknown {what} key(s) {', '.join(map(str, unknown))}; "
-            f"expected {', '.join(sorted(known))}"
-        )
-
-
-def config_from(cls: type[C], values: Mapping[str, Any], place: str) -> C:
-    """Build the dataclass `cls` from a spec's hyper section, rejecting keys it does not have."""
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    check_keys(values, names, "hyper", place)
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names}
-    try:
-        return cls(**kwargs)
-    except SiambenchError as exc:  # a value the config itself rejects
-        raise SiambenchError(f"{place}: {exc}") from exc
-
-
-def prepare_model(
-    model: nn.Module,
-    spec: TrackerSpec,
-    device: torch.device | str,
-    weights: Path | None,
-    random_init: bool,
-    calibration_inputs: Callable[[], tuple[torch.Tensor, ...]],
-    load: Callable[[nn.Module, Path], nn.Module] = load_checkpoint,
-) -> nn.Module:
-    """Weights (or calibrated random ones), eval mode, optional BN folding, device.
-
-    With `random_init` the BatchNorm statistics are set from one pass over random inputs so
-    that a random network's outputs stay finite; otherwise `weights` is loaded strictly.
-    """
-    if random_init:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_INIT_SEED)
-            calibrate_batchnorm(model, *calibration_inputs())
-    elif weights is not None:
-        load(model, weights)
-    else:
-        raise SiambenchError(f"{where(spec)}: no weights given (use --weights FILE or --random-init)")
-    model.eval()
-    if spec.model.get("fuse_bn", True):
-        fuse_bn(model)
-    return model.to(torch.device(device))
-
-
-def seeded(build: Callable[[], nn.Module]) -> nn.Module:
-    """Build a network with the fixed random-init seed, leaving the global RNG untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_INIT_SEED)
-        return build()
-
-
-def random_images(*sizes: int) -> Callable[[], tuple[torch.Tensor, ...]]:
-    """A factory of random 0-255 image batches of the given square sizes (for calibration)."""
-    return lambda: tuple(torch.rand(1, 3, s, s) * 255 for s in sizes)
-
-
-class NetworkTracker(Tracker):
-    """A tracker around a torch model: device placement and timing of the network calls."""
-
-    def __init__(self, model: nn.Module, device: torch.device | str = "cpu") -> None:
-        self.model = model.eval()
-        self.device = torch.device(device)
-        self._model_seconds = 0.0
-
-    @property
-    def model_seconds(self) -> float:
-        return self._model_seconds
-
-    def run_network(self, fn: Callable[..., Any], *inputs: torch.Tensor, fetch: bool = True) -> Any:
-        """``fn(*inputs)`` on the device under inference mode.
-
-        With `fetch`, the output tensors come back to the CPU as float32 (a tuple stays a
-        tuple); without, nothing is returned (the template branch keeps its state on the model).
-        """
-        inputs = tuple(t.to(self.device, non_blocking=True) for t in inputs)
-        with torch.inference_mode():
-            start = time.perf_counter()
-            out = fn(*inputs)
-            if fetch:
-                out = tuple(o.float().cpu() for o in out) if isinstance(out, tuple) else out.float().cpu()
-            elif self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)  # time the work, not its launch
-            self._model_seconds += time.perf_counter() - start
-        return out if fetch else None
-
+from siambench.trackers.siamese import center_and_size, context_side
+from siambench.trackers.spec_checks import check_keys, config_from, where
 
 # --------------------------------------------------------------------------- SiamFC
 
@@ -244,11 +145,8 @@ class SiamFCTracker(NetworkTracker):
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         cfg = self.config
         image = self._colour(frame)
-        x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])
-        self.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
-        self.size = np.array([w, h])
-        context = cfg.context_amount * (w + h)
-        self.z_sz = float(np.sqrt((w + context) * (h + context)))
+        self.center, self.size = center_and_size(box)
+        self.z_sz = float(context_side(self.size[0], self.size[1], cfg.context_amount))
         self.x_sz = self.z_sz * cfg.instance_size / cfg.exemplar_size
         # siamfc-pytorch pads with cv2.copyMakeBorder, which rounds the mean colour
         self.fill = np.round(ops.channel_mean(image))
