@@ -85,13 +85,17 @@ def bench_trackers(shared: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["eval", "trackers"], default=None)
+    parser.add_argument("--only", choices=["eval", "trackers", "workers"], default=None)
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SIAMBENCH_SHARED", "../shared")))
     args = parser.parse_args(argv)
     if args.only in (None, "eval"):
         bench_eval(args.shared)
     if args.only in (None, "trackers"):
         bench_trackers(args.shared)
+    if args.only in (None, "workers"):
+        from siambench.bench_workers import bench_workers
+
+        bench_workers()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ COMMANDS: dict[str, str] = {
     "data": "siambench.commands.data_cmd:data_group",
     "train": "siambench.commands.train_cmd:train_command",
     "demo": "siambench.commands.demo_cmd:demo_command",
+    "tune": "siambench.commands.tune_cmd:tune_command",
+    "vot-integration": "siambench.commands.vot_cmd:vot_integration_command",
+    "import-vot": "siambench.commands.vot_cmd:import_vot_command",
+    "export-got10k": "siambench.commands.got10k_cmd:export_got10k_command",
 }
 
 

@@ -10,6 +10,12 @@ run again, so an interrupted run resumes where it stopped. ``force`` reruns ever
 The ledger entry of a sequence is removed before its results are rewritten and added back
 after they are written (both writes atomic), so a crash in between can never leave old results
 labelled with the new key, or new ones with the old.
+
+The unfinished work is planned as independent jobs (one per sequence and repetition, longest
+first) and handed to an executor (:mod:`siambench.execution`): this process, local worker
+processes (``workers``, ``gpus``) or a Ray cluster (``executor="ray"``). Executors only track;
+this process writes every result and ledger entry as the trajectories come back, so the results
+do not depend on the executor, and a run killed at any point resumes with the jobs it lacks.
 """
 
 from __future__ import annotations
@@ -20,16 +26,17 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
-from siambench.frames import FrameReader
-from siambench.protocols import PROTOCOLS, RUNNERS, Trajectory
-from siambench.trackers.registry import TrackerSpec, create_tracker, load_spec
+from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
+from siambench.protocols import PROTOCOLS, Trajectory
+from siambench.trackers.registry import TrackerSpec, load_spec
 
 if TYPE_CHECKING:
     from siambench.datasets import Dataset
@@ -62,6 +69,8 @@ class RunSummary:
     tracker_seconds: float = 0.0  # summed per-frame tracker-call times
     model_seconds: float = 0.0  # network time, as the tracker reports it
     wall_seconds: float = 0.0  # whole per-sequence loops, frame waits included
+    workers: int = 1  # processes or actors that tracked in parallel
+    elapsed_seconds: float = 0.0  # from the first job handed out to the last result written
 
     @property
     def fps(self) -> float:
@@ -75,6 +84,11 @@ class RunSummary:
     @property
     def loop_fps(self) -> float:
         return _rate(self.frames, self.wall_seconds)
+
+    @property
+    def throughput(self) -> float:
+        """Frames per second of the whole run, all workers together."""
+        return _rate(self.frames, self.elapsed_seconds)
 
     def add(self, name: str, trajectory: Trajectory) -> None:
         if name not in self.sequences_run:
@@ -100,6 +114,8 @@ class RunSummary:
                 f"mean speed over {self.frames} frames: tracker {self.fps:.1f} fps, "
                 f"model {model}, whole loop {self.loop_fps:.1f} fps"
             )
+            if self.workers > 1:
+                lines.append(f"throughput: {self.throughput:.1f} frames/s with {self.workers} workers")
         if self.protocol == "supervised" and self.sequences_run:
             lines.append(f"failures: {self.failures}")
         lines.append(f"results: {self.results_dir}")
@@ -252,24 +268,6 @@ def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajector
         store.write_supervised(seq, repetition, traj.lines, traj.times)
 
 
-@contextlib.contextmanager
-def _inference(device: Any) -> Iterator[Any]:
-    """torch.inference_mode, and the GPU synchronisation used to time calls honestly."""
-    import torch
-
-    sync = None
-    if getattr(device, "type", None) == "cuda":
-        # Deterministic kernels, so that two runs on the same frames agree.
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-
-        def sync() -> None:
-            torch.cuda.synchronize(device)
-
-    with torch.inference_mode():
-        yield sync
-
-
 def _progress(total: int, enabled: bool, label: str) -> Any:
     from tqdm import tqdm
 
@@ -289,16 +287,25 @@ def run(
     force: bool = False,
     random_init: bool = False,
     progress: bool = True,
+    workers: int | None = None,
+    gpus: Sequence[int] | str | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    threads: int | None = None,
 ) -> RunSummary:
     """Run `tracker` on `dataset` and store the raw results; see the module docstring.
 
     dataset: a dataset name (see ``siambench list datasets``) or a loaded Dataset.
     protocol: ope, supervised or unsupervised; by default the dataset's own (VOT: supervised).
     repetitions: runs per sequence (supervised only, as in the VOT toolkit).
+    workers, gpus, executor, address: where the jobs run (see :func:`make_executor`); by
+    default in this process. threads: torch threads per worker (default: the cores shared
+    out among several workers; a single worker leaves torch's setting alone).
     """
     from siambench.datasets import Dataset, load_dataset
+    from siambench.execution import parse_gpus
     from siambench.results import ResultStore
-    from siambench.weights import resolve_weights, select_device
+    from siambench.weights import resolve_weights
 
     spec = load_spec(tracker)
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, root=data_root)
@@ -313,7 +320,10 @@ def run(
         raise SiambenchError("--weights and --random-init exclude each other")
     selected = _select_sequences(ds, sequences)
 
-    torch_device = select_device(device)
+    gpu_list = parse_gpus(gpus)
+    engine = make_executor(executor, workers=workers, gpus=gpu_list, address=address, device=device,
+                           threads=threads)
+    count = getattr(engine, "workers", None) or 1
     weights_path = None if random_init else resolve_weights(spec, weights)
     key, key_info = run_key(spec, weights_path, random_init)
 
@@ -325,10 +335,11 @@ def run(
         dataset=ds.name,
         protocol=protocol,
         results_dir=results_dir / ds.results_name / spec.name,
-        device=str(torch_device),
+        device=engine.describe(),
         weights=weights_path,
         random_init=random_init,
         run_key=key,
+        workers=count,
     )
 
     todo: list[tuple[Any, list[int]]] = []
@@ -350,19 +361,27 @@ def run(
     for seq, _ in todo:  # fail before the long run, not in the middle of it
         _check_frames(seq)
 
-    instance = create_tracker(spec, torch_device, weights_path, random_init)
-    runner = RUNNERS[protocol]
-    with _inference(torch_device) as sync, _progress(len(todo), progress, spec.name) as bar:
-        for seq, pending in todo:
-            bar.set_description(f"{spec.name} {seq.name}")
-            ledger.start(protocol, seq.name, key)
-            for rep in pending:
-                ledger.forget(protocol, seq.name, rep)
-                with FrameReader(seq.frames) as frames:
-                    trajectory = runner(instance, seq, frames, sync=sync)
-                _write(store, protocol, seq.name, rep, trajectory)
-                ledger.finish(protocol, seq.name, rep, key, key_info)
-                summary.add(seq.name, trajectory)
-            bar.set_postfix(fps=f"{summary.fps:.1f}")
-            bar.update(1)
+    jobs = plan_jobs(spec.spec_hash(), ds.name, todo)
+    left = {seq.name: len(reps) for seq, reps in todo}  # jobs outstanding per sequence
+    # Ray actors hold one thread each unless told otherwise; local workers share the cores.
+    per_worker = (threads or 1) if executor == "ray" else worker_threads(count, threads)
+    setup = TrackerSetup(spec, protocol, weights_path, random_init, device, per_worker)
+    start = time.perf_counter()
+    with _progress(len(todo), progress, spec.name) as bar, \
+            contextlib.closing(engine.run(setup, jobs)) as finished:
+        for job, trajectory in finished:
+            # Forget, write, record: each step atomic, so a kill anywhere costs at most this job.
+            ledger.start(protocol, job.sequence_name, key)
+            ledger.forget(protocol, job.sequence_name, job.repetition)
+            _write(store, protocol, job.sequence_name, job.repetition, trajectory)
+            ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info)
+            summary.add(job.sequence_name, trajectory)
+            summary.elapsed_seconds = time.perf_counter() - start
+            summary.device = engine.describe()
+            summary.workers = getattr(engine, "workers", 1)
+            left[job.sequence_name] -= 1
+            if not left[job.sequence_name]:
+                bar.set_description(f"{spec.name} {job.sequence_name}")
+                bar.set_postfix(fps=f"{summary.fps:.1f}")
+                bar.update(1)
     return summary

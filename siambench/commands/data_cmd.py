@@ -110,3 +110,36 @@ def synth_command(
             bar.close()
     total = bar.total if bar is not None else 0
     click.echo(f"wrote {len(names)} sequences ({total} frames, {layout} layout) to {out}")
+
+
+@data_group.command("export-json")
+@click.option("--dataset", "-d", required=True, help="Dataset to describe, e.g. vot2018 or otb2015.")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the datasets (default $SIAMBENCH_DATA or ./data).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="JSON file to write (default <dataset folder>/<FOLDER>.json, where pysot looks).")
+def export_json_command(dataset: str, data_root: Path | None, out: Path | None) -> None:
+    """Write pysot's dataset JSON (VOT2018.json / OTB100.json style) from the official layout."""
+    from siambench.interop.pysot_json import export_json
+
+    path = export_json(dataset, out=out, data_root=data_root)
+    click.echo(f"wrote {path}")
+
+
+@data_group.command("import-json")
+@click.argument("json_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the official layout (default: the folder the image paths start from).")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder the JSON's image paths are relative to (default: the JSON's folder).")
+@click.option("--images", type=click.Choice(["link", "copy", "none"]), default="link", show_default=True,
+              help="How frames not already in place get there (none: annotations only).")
+@click.option("--format", "kind", type=click.Choice(["vot", "otb"]), default=None,
+              help="JSON style (default: VOT when it has tags or polygons, else OTB).")
+def import_json_command(json_file: Path, out: Path | None, root: Path | None, images: str,
+                        kind: str | None) -> None:
+    """Write the official VOT or OTB layout from a pysot dataset JSON file."""
+    from siambench.interop.pysot_json import import_json
+
+    names = import_json(json_file, out=out, images=images, root=root, kind=kind)
+    click.echo(f"wrote {len(names)} sequences to {out or root or json_file.parent}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -14,6 +17,27 @@ def _sequence_list(text: str | None) -> list[str] | None:
         return None
     names = [part.strip() for part in text.split(",") if part.strip()]
     return names or None
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C, so that worker processes and Ray actors are stopped too.
+
+    The results on disk are safe either way (every write is atomic); this only cleans up.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("run")
@@ -38,27 +62,46 @@ def _sequence_list(text: str | None) -> list[str] | None:
 @click.option("--random-init", is_flag=True,
               help="Run with random weights, loading none (a smoke test; scores mean nothing).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel workers, each holding the model once (default 1; with --gpus one per "
+                   "GPU; with --executor ray one actor per cluster GPU).")
+@click.option("--gpus", default=None, metavar="0,1,...",
+              help="Local executor: one worker per listed GPU.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine's processes; ray: a Ray cluster (needs `pip install ray`).")
+@click.option("--address", default=None, metavar="ADDR",
+              help="Ray cluster to join (auto, or ray://host:10001); default: a local Ray instance.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Torch threads per worker (default: the cores shared out among the workers).")
 def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir: Path,
                 weights: Path | None, device: str, sequences: str | None, protocol: str | None,
-                repetitions: int, force: bool, random_init: bool, progress: bool) -> None:
+                repetitions: int, force: bool, random_init: bool, progress: bool,
+                workers: int | None, gpus: str | None, executor: str, address: str | None,
+                threads: int | None) -> None:
     """Run a tracker over a dataset; rerunning resumes where a previous run stopped."""
     from siambench.runner import run
 
     try:
-        summary = run(
-            tracker,
-            dataset,
-            data_root=data_root,
-            results_dir=results_dir,
-            weights=weights,
-            device=device,
-            sequences=_sequence_list(sequences),
-            protocol=protocol,
-            repetitions=repetitions,
-            force=force,
-            random_init=random_init,
-            progress=progress,
-        )
+        with _sigterm_interrupts():
+            summary = run(
+                tracker,
+                dataset,
+                data_root=data_root,
+                results_dir=results_dir,
+                weights=weights,
+                device=device,
+                sequences=_sequence_list(sequences),
+                protocol=protocol,
+                repetitions=repetitions,
+                force=force,
+                random_init=random_init,
+                progress=progress,
+                workers=workers,
+                gpus=gpus,
+                executor=executor,
+                address=address,
+                threads=threads,
+            )
     except KeyboardInterrupt:
         # Finished sequences are on disk and recorded; say how to carry on.
         click.echo("interrupted: rerun the same command to resume with the unfinished sequences",

@@ -75,7 +75,9 @@ def read_vot_sequence(path: Path) -> Sequence:
         for suffix in (".tag", ".label"):
             tag_file = path / f"{tag}{suffix}"
             if tag_file.is_file():
-                values = read_column(tag_file, dtype=np.int8)
+                # An empty tag file (a tag that never occurs, as in VOT2018's ball1) is all zeros.
+                empty = not tag_file.read_text(encoding="utf-8", errors="replace").strip()
+                values = np.zeros(0, np.int8) if empty else read_column(tag_file, dtype=np.int8)
                 # Tag files may stop at the last tagged frame: the rest are untagged.
                 tags[tag] = np.pad(values[: len(gt)], (0, max(0, len(gt) - len(values))))
                 break

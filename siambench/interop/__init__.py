@@ -1,0 +1,1 @@
+"""Bridges to other toolkits: the VOT toolkit (TraX), got10k, pysot's dataset JSON files."""

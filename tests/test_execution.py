@@ -1,0 +1,194 @@
+"""Jobs and executors: planning, identical results whatever runs them, real-signal resume, Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from siambench.errors import SiambenchError
+from siambench.evaluate import evaluate
+from siambench.execution import make_executor, parse_gpus, plan_jobs, worker_threads
+from siambench.runner import LEDGER_NAME, run
+from siambench.synth import generate
+
+TRACKER = "opencv-mil"  # deterministic (seeded at every init), no weights, fast on tiny frames
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    """Five short synthetic OTB-layout sequences of different lengths."""
+    root = tmp_path_factory.mktemp("data")
+    generate(root / "demo", layout="otb", sequences=5, frames=(16, 32), size=(96, 72), seed=7)
+    return root
+
+
+@pytest.fixture(scope="module")
+def serial(data_root, tmp_path_factory) -> Path:
+    """Results of an uninterrupted in-process run: the reference for every other executor."""
+    results = tmp_path_factory.mktemp("serial")
+    summary = run(TRACKER, "demo", data_root=data_root, results_dir=results, device="cpu",
+                  threads=1, progress=False)
+    assert len(summary.sequences_run) == 5 and summary.workers == 1
+    return results
+
+
+def box_files(results: Path) -> dict[str, bytes]:
+    folder = results / "demo" / TRACKER
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.txt")) if not p.name.endswith("_time.txt")}
+
+
+def scores(results: Path, data_root: Path) -> dict:
+    return evaluate("demo", results_dir=results, data_root=data_root, trackers=[TRACKER])["trackers"][TRACKER]
+
+
+def assert_same_as_serial(results: Path, serial: Path, data_root: Path) -> None:
+    expected = box_files(serial)
+    assert len(expected) == 5
+    assert box_files(results) == expected  # byte for byte
+    got, want = scores(results, data_root), scores(serial, data_root)
+    assert got["sequences"] == want["sequences"]
+    assert got["overall"]["auc"] == want["overall"]["auc"]
+    assert got["overall"]["precision"] == want["overall"]["precision"]
+
+
+# ------------------------------------------------------------------ planning and options
+
+
+def test_jobs_are_planned_longest_first_with_stable_ties():
+    seqs = [SimpleNamespace(name=n, groundtruth=np.zeros((k, 4))) for n, k in
+            [("a", 10), ("b", 30), ("c", 10), ("d", 20)]]
+    jobs = plan_jobs("h", "vot2018", [(seqs[0], [1, 2]), (seqs[1], [1]), (seqs[2], [3]), (seqs[3], [1, 2])])
+    assert [(j.sequence_name, j.repetition) for j in jobs] == [
+        ("b", 1), ("d", 1), ("d", 2), ("a", 1), ("a", 2), ("c", 3)]
+    assert jobs[0].key == ("h", "vot2018", "b", 1)
+    assert jobs[0].frames == 30 and jobs[0].sequence is seqs[1]
+    # the payload does not take part in a job's identity
+    assert jobs[0] == plan_jobs("h", "vot2018", [(SimpleNamespace(name="b", groundtruth=np.ones((30, 4))), [1])])[0]
+
+
+def test_executor_options_are_checked():
+    with pytest.raises(SiambenchError, match="unknown executor"):
+        make_executor("dask")
+    with pytest.raises(SiambenchError, match="--address is for --executor ray"):
+        make_executor("local", address="auto")
+    with pytest.raises(SiambenchError, match="Ray assigns GPUs"):
+        make_executor("ray", gpus=[0])
+    with pytest.raises(SiambenchError, match="does not combine"):
+        make_executor("local", gpus=[0], device="cpu")
+    with pytest.raises(SiambenchError, match="at least 1"):
+        make_executor("local", workers=0)
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(SiambenchError, match="CUDA is not available"):
+            make_executor("local", gpus=[0, 1])
+    assert parse_gpus("0, 2") == [0, 2]
+    for bad in ("x", "0,0", "", "-1"):
+        with pytest.raises(SiambenchError, match="--gpus"):
+            parse_gpus(bad)
+    assert make_executor("local", device="cpu").describe() == "cpu"
+    assert "2 worker processes" in make_executor("local", workers=2, device="cpu").describe()
+    assert worker_threads(1, None) is None and worker_threads(3, 2) == 2
+    assert worker_threads(64, None) == 1
+
+
+# ------------------------------------------------------------------ same results, any executor
+
+
+def test_two_workers_give_the_serial_results_and_resume(serial, data_root, tmp_path):
+    summary = run(TRACKER, "demo", data_root=data_root, results_dir=tmp_path, device="cpu",
+                  workers=2, threads=1, progress=False)
+    assert summary.workers == 2 and "2 worker processes" in summary.device
+    assert sorted(summary.sequences_run) == sorted(n[:-4] for n in box_files(serial))
+    assert "throughput:" in summary.format()
+    assert_same_as_serial(tmp_path, serial, data_root)
+    ledger = json.loads((tmp_path / "demo" / TRACKER / LEDGER_NAME).read_text())
+    assert len(ledger["runs"]["ope"]) == 5
+
+    again = run(TRACKER, "demo", data_root=data_root, results_dir=tmp_path, device="cpu", workers=2,
+                progress=False)
+    assert again.sequences_run == [] and len(again.sequences_skipped) == 5
+
+
+def test_worker_failure_is_reported_and_finished_jobs_are_kept(serial, data_root, tmp_path):
+    data = tmp_path / "data"
+    generate(data / "demo", layout="otb", sequences=3, frames=(12, 24), size=(96, 72), seed=7)
+    shortest = min((data / "demo").glob("*/img"), key=lambda p: len(list(p.iterdir())))
+    (shortest / "0005.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(SiambenchError, match=rf"{shortest.parent.name} \(repetition 1\).*cannot decode"):
+        run(TRACKER, "demo", data_root=data, results_dir=tmp_path / "res", device="cpu", workers=2,
+            threads=1, progress=False)
+    ledger = json.loads((tmp_path / "res" / "demo" / TRACKER / LEDGER_NAME).read_text())
+    # The shortest job runs last: at least one longer sequence finished and was kept.
+    assert shortest.parent.name not in ledger["runs"]["ope"]
+    assert 1 <= len(ledger["runs"]["ope"]) <= 2
+
+
+@pytest.fixture
+def local_ray():
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'siambench[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_actors_give_the_serial_results(local_ray, serial, data_root, tmp_path):
+    summary = run(TRACKER, "demo", data_root=data_root, results_dir=tmp_path, device="cpu",
+                  executor="ray", progress=False)
+    assert summary.device == "ray: 2 actor(s) on cpu" and summary.workers == 2
+    assert_same_as_serial(tmp_path, serial, data_root)
+    assert local_ray.is_initialized()  # a session the caller started is left running
+
+
+# ------------------------------------------------------------------ a real signal, then resume
+
+
+def _wait_for_first_result(folder: Path, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(not p.name.endswith("_time.txt") for p in folder.glob("*.txt")):
+            return
+        if process.poll() is not None:
+            out = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"siambench run exited ({process.returncode}) before any result:\n{out}")
+        time.sleep(0.01)
+    process.kill()
+    pytest.fail("no result file appeared")
+
+
+@pytest.mark.parametrize(("sig", "workers"), [(signal.SIGINT, 2), (signal.SIGTERM, 1)],
+                         ids=["sigint-2-workers", "sigterm-serial"])
+def test_signal_midway_then_rerun_gives_the_uninterrupted_scores(sig, workers, serial, data_root, tmp_path):
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "siambench", "run", "--tracker", TRACKER, "--dataset", "demo",
+           "--data-root", str(data_root), "--results-dir", str(results), "--device", "cpu",
+           "--no-progress", "--threads", "1", "--workers", str(workers)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               cwd=tmp_path, env=env)
+    _wait_for_first_result(results / "demo" / TRACKER, process)
+    process.send_signal(sig)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, out  # stopped cleanly, workers ended
+    assert "rerun the same command to resume" in out
+
+    ledger = json.loads((results / "demo" / TRACKER / LEDGER_NAME).read_text())
+    finished = set(ledger["runs"]["ope"])
+    assert 1 <= len(finished) < 5, "the signal came too late to interrupt anything"
+
+    # Resuming does not depend on the executor: finish in this process.
+    summary = run(TRACKER, "demo", data_root=data_root, results_dir=results, device="cpu",
+                  threads=1, progress=False)
+    assert set(summary.sequences_skipped) == finished
+    assert len(summary.sequences_run) == 5 - len(finished)
+    assert_same_as_serial(results, serial, data_root)
