@@ -16,6 +16,7 @@ from click.testing import CliRunner  # noqa: E402
 
 from siambench import synth  # noqa: E402
 from siambench.errors import SiambenchError  # noqa: E402
+from siambench.synth import demo, manifest  # noqa: E402
 
 SMALL = {"sequences": 6, "seed": 11, "frames": (8, 12), "size": (128, 96)}
 
@@ -182,7 +183,7 @@ def test_occlusion_tag_matches_the_pixels_an_occluder_changes():
     note = synth.annotate(plan, hidden)
     np.testing.assert_array_equal(note.tags["occlusion"], hidden >= synth.OCCLUSION_MIN)
     assert note.tags["occlusion"].sum() >= 3 and hidden.max() > 0.9  # a full occlusion happens
-    assert not note.tags["occlusion"][: synth._CLEAR_FRAMES].any()  # trackers start on a clear view
+    assert not note.tags["occlusion"][: synth.CLEAR_FRAMES].any()  # trackers start on a clear view
     assert "OCC" in note.attributes
 
 
@@ -312,10 +313,11 @@ def test_ensure_demo_renders_once_into_the_cache(tmp_path, monkeypatch):
     assert synth.demo_config("otb") == synth.SynthConfig(
         "otb", synth.DEMO_SEQUENCES, synth.DEMO_SEED, synth.DEMO_FRAMES, synth.DEMO_SIZE
     )
-    real_config = synth.demo_config
+    real_config = demo.demo_config
     monkeypatch.setenv(synth.CACHE_ENV, str(tmp_path / "cache"))
+    # Patched where ensure_demo looks them up: the modules of siambench.synth, not its re-exports.
     monkeypatch.setattr(
-        synth,
+        demo,
         "demo_config",
         lambda kind="otb": dataclasses.replace(
             real_config(kind), sequences=2, frames=(4, 4), size=(96, 72)
@@ -336,13 +338,13 @@ def test_ensure_demo_renders_once_into_the_cache(tmp_path, monkeypatch):
     def must_not_render(*args, **kwargs):
         raise AssertionError("a current demo was rendered again")
 
-    real_write = synth.write_benchmark
-    monkeypatch.setattr(synth, "write_benchmark", must_not_render)
+    real_write = demo.write_benchmark
+    monkeypatch.setattr(demo, "write_benchmark", must_not_render)
     assert synth.ensure_demo("otb") == root
     # Data made by another generator version are stale and replaced.
-    monkeypatch.setattr(synth, "write_benchmark", real_write)
-    monkeypatch.setattr(synth, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
-    assert not synth.is_current(root, synth.demo_config("otb"))
-    assert synth.ensure_demo("otb") == root and synth.is_current(root, synth.demo_config("otb"))
+    monkeypatch.setattr(demo, "write_benchmark", real_write)
+    monkeypatch.setattr(manifest, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
+    assert not synth.is_current(root, demo.demo_config("otb"))
+    assert synth.ensure_demo("otb") == root and synth.is_current(root, demo.demo_config("otb"))
     with pytest.raises(SiambenchError):
         synth.ensure_demo("lasot")
