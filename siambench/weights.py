@@ -4,6 +4,9 @@ Nothing is ever downloaded: a checkpoint is either given explicitly (``--weights
 found by its spec's checkpoint name in the weights folder, ``$SIAMBENCH_WEIGHTS`` when set,
 else ``~/.cache/siambench/weights``. A missing file is an error that says where it was looked
 for and which official file belongs there.
+
+A checkpoint name ``package:FILE`` names a file shipped inside siambench, in
+``siambench/data/weights/`` (the small demo weights trained on synthetic data).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from siambench.trackers.registry import TrackerSpec
 
 WEIGHTS_ENV = "SIAMBENCH_WEIGHTS"
+PACKAGE_PREFIX = "package:"
 
 
 def weights_dir() -> Path:
@@ -32,10 +36,17 @@ def weights_dir() -> Path:
     return Path("~/.cache/siambench/weights").expanduser()
 
 
+def packaged_weights_dir() -> Path:
+    """The folder of the weights shipped with siambench (``package:`` checkpoint names)."""
+    return Path(__file__).resolve().parent / "data" / "weights"
+
+
 def expected_weights_path(spec: TrackerSpec) -> Path | None:
     """Where the spec's checkpoint is looked for (None for trackers without weights)."""
     if not spec.checkpoint:
         return None
+    if spec.checkpoint.startswith(PACKAGE_PREFIX):
+        return packaged_weights_dir() / spec.checkpoint[len(PACKAGE_PREFIX) :]
     return weights_dir() / spec.checkpoint
 
 
@@ -53,6 +64,11 @@ def resolve_weights(spec: TrackerSpec, weights: str | Path | None = None) -> Pat
     path = expected_weights_path(spec)
     if path is None:
         return None
+    if not path.is_file() and spec.checkpoint.startswith(PACKAGE_PREFIX):
+        raise SiambenchError(
+            f"weights for tracker {spec.name!r} should ship with siambench but {path} is "
+            "missing: reinstall siambench, or pass --weights FILE"
+        )
     if not path.is_file():
         raise SiambenchError(
             f"weights for tracker {spec.name!r} not found: expected {path} "

@@ -1,0 +1,113 @@
+"""`siambench train`: train a Siamese tracker's network on pairs, small scale (CPU is enough)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
+
+
+@click.command("train")
+@click.option("--tracker", "-t", required=True, metavar="NAME|SPEC.yaml",
+              help="Tracker whose network is trained (adapter siamfc or siamrpn), e.g. siamfc, "
+                   "siamrpnpp-alex, siamfc-demo, siamrpnpp-alex-demo; its spec decides the "
+                   "architecture and the crops.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Train on this folder of sequences (OTB or VOT layout).")
+@click.option("--dataset", default=None, help="Train on a dataset siambench knows (e.g. got10k-val).")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the datasets, for --dataset (default $SIAMBENCH_DATA or ./data).")
+@click.option("--synth-seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the default synthetic training set (default 1; never the demo's).")
+@click.option("--synth-sequences", type=click.IntRange(min=1), default=None,
+              help="Sequences in the synthetic training set (default 24).")
+@click.option("--epochs", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--pairs", "pairs_per_epoch", type=click.IntRange(min=1), default=400, show_default=True,
+              help="Template/search pairs per epoch.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (Adam).")
+@click.option("--shift", type=float, default=None,
+              help="Random search-region shift, search-crop pixels per axis (default: siamfc 8, "
+                   "siamrpn 64 as SiamRPN++).")
+@click.option("--scale-jitter", type=float, default=None,
+              help="Random search-region scale change, fraction (default: siamfc 0.05, siamrpn 0.18).")
+@click.option("--search-size", type=click.IntRange(min=64), default=None,
+              help="Side of the training search crops, at the tracker's scale (default: siamfc the "
+                   "spec's instance size, siamrpn 255 as pysot).")
+@click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Most frames between a pair's template and search frames.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seeds initial weights, pairs and augmentation: same seed, same weights.")
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for torch (default: torch's choice).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Weights file to write (default: <tracker>-trained.pth).")
+@click.option("--full-precision", is_flag=True,
+              help="Store convolution kernels in float32 (default float16: half the size).")
+def train_command(tracker: str, data: Path | None, dataset: str | None, data_root: Path | None,
+                  synth_seed: int | None, synth_sequences: int | None, epochs: int,
+                  pairs_per_epoch: int, batch_size: int, lr: float, shift: float | None,
+                  scale_jitter: float | None, search_size: int | None, frame_range: int, seed: int, device: str,
+                  threads: int | None, out: Path | None, full_precision: bool) -> None:
+    """Train a tracker's network on template/search pairs and write its weights.
+
+    Without --data or --dataset, a synthetic training set is rendered into the cache (seeded
+    apart from the `demo` benchmark, which is never trained on). Load the result with
+    `siambench run --tracker NAME --weights FILE`.
+    """
+    import torch
+
+    from siambench.errors import SiambenchError
+    from siambench.trackers.registry import load_spec
+    from siambench.training.data import SyntheticSet, load_sequences
+    from siambench.training.loop import TrainConfig, save_weights, train
+    from siambench.weights import select_device
+
+    if (synth_seed is not None or synth_sequences is not None) and (data or dataset):
+        raise SiambenchError("--synth-seed and --synth-sequences apply to the synthetic set only")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    spec = load_spec(SHORT_NAMES.get(tracker, tracker))
+    config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
+                         lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
+                         search_size=search_size, seed=seed)
+    config.validate()
+    recipe = SyntheticSet()
+    if synth_seed is not None or synth_sequences is not None:
+        recipe = SyntheticSet(seed=recipe.seed if synth_seed is None else synth_seed,
+                              sequences=recipe.sequences if synth_sequences is None else synth_sequences)
+    torch_device = select_device(device)
+    sequences, source = load_sequences(data, dataset, data_root, recipe)
+    click.echo(f"training {spec.name} ({spec.adapter}) on {source}, device {torch_device}")
+
+    def report(p) -> None:
+        parts = "".join(f", {k} {v:.4f}" for k, v in p.parts.items())
+        click.echo(f"epoch {p.epoch}/{p.epochs}: loss {p.loss:.4f}{parts} "
+                   f"({p.pairs} pairs, {p.seconds:.0f} s)")
+
+    result = train(spec, sequences, config, torch_device, report)
+    out = out or Path(f"{spec.name}-trained.pth")
+    info = {**result.info, "data": source if data or dataset else _synthetic_note(recipe),
+            "command": _command_line(), "torch": str(torch.__version__)}
+    save_weights(result.model, out, info, half=not full_precision)
+    click.echo(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); "
+               f"run it with: siambench run --tracker {spec.name} --weights {out} --dataset demo")
+
+
+def _command_line() -> str:
+    """The `siambench train ...` command that is running, for the weights file's record."""
+    args = sys.argv[1:]
+    if "train" not in args:  # called through the Python API: no command line to record
+        return ""
+    return "siambench " + " ".join(shlex.quote(a) for a in args[args.index("train"):])
+
+
+def _synthetic_note(recipe) -> str:
+    # no cache path: the file must not depend on where it was made
+    lo, hi = recipe.frames
+    return f"siambench.synth seed {recipe.seed}, {recipe.sequences} sequences of {lo}-{hi} frames"

@@ -1,0 +1,294 @@
+"""The training loop: seeded, small, on the CPU or a GPU.
+
+``train(spec, sequences, config)`` builds the spec's network with random weights (seeded),
+draws ``epochs x pairs_per_epoch`` pairs (:mod:`siambench.training.pairs`), and minimises
+
+- SiamFC (adapter ``siamfc``): the balanced logistic loss on the score map, positives within
+  `radius` crop pixels of the target centre;
+- SiamRPN (adapter ``siamrpn``): ``L_cls + reg_weight * L_reg`` on pysot's anchor targets.
+
+The optimiser is Adam, its learning rate decaying log-linearly from `lr` to `lr * final_lr`
+after a short linear warm-up (pysot's schedules, shortened to a few hundred steps). Everything
+random (initial weights, pairs, augmentation, anchor sampling) follows `seed`, so one command
+gives the same weights again on the same machine and library versions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from siambench import ops
+from siambench.datasets import Sequence as Video
+from siambench.errors import SiambenchError
+from siambench.trackers.registry import TrackerSpec
+from siambench.training import losses, targets
+from siambench.training.pairs import (
+    Augment,
+    Batch,
+    CropStyle,
+    PairSampler,
+    crop_style,
+    sample_batch,
+)
+
+#: Per-family defaults: search shift in crop pixels (SiamRPN++: 64; siamfc-pytorch's random
+#: crop moves by up to 8) and scale jitter (pysot SEARCH.SCALE 0.18, siamfc-pytorch 0.05).
+DEFAULT_SHIFT = {"siamfc": 8.0, "siamrpn": 64.0}
+DEFAULT_SCALE_JITTER = {"siamfc": 0.05, "siamrpn": 0.18}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides the trained weights besides the spec and the data."""
+
+    epochs: int = 4
+    pairs_per_epoch: int = 400
+    batch_size: int = 8
+    lr: float = 1e-3
+    final_lr: float = 0.05  # the last step's learning rate, as a fraction of `lr`
+    warmup_steps: int = 10
+    weight_decay: float = 1e-4
+    shift: float | None = None  # None: the family's default
+    scale_jitter: float | None = None
+    frame_range: int = 50
+    search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
+    radius: float = 16.0  # SiamFC positive radius, crop pixels
+    reg_weight: float = 1.2  # SiamRPN lambda (pysot LOC_WEIGHT)
+    seed: int = 0
+
+    def validate(self) -> None:
+        for name in ("epochs", "pairs_per_epoch", "batch_size"):
+            if getattr(self, name) < 1:
+                raise SiambenchError(f"{name.replace('_', ' ')} must be at least 1")
+        if self.lr <= 0 or not 0 < self.final_lr <= 1:
+            raise SiambenchError("the learning rate must be > 0 and the final fraction in (0, 1]")
+        if (self.shift is not None and self.shift < 0) or (
+            self.scale_jitter is not None and not 0 <= self.scale_jitter < 1
+        ):
+            raise SiambenchError("--shift must be >= 0 and --scale-jitter in [0, 1)")
+        if self.seed < 0:
+            raise SiambenchError(f"the seed must be >= 0, got {self.seed}")
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * math.ceil(self.pairs_per_epoch / self.batch_size)
+
+
+@dataclass
+class Progress:
+    """Reported after every epoch."""
+
+    epoch: int
+    epochs: int
+    loss: float
+    parts: dict[str, float]
+    pairs: int
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    history: list[Progress] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+class SiamFCTask:
+    """Network and loss of the ``siamfc`` adapter."""
+
+    def __init__(self, spec: TrackerSpec, config: TrainConfig, style: CropStyle) -> None:
+        from siambench.trackers.siamfc import SiamFCConfig, config_from, where
+
+        self.spec = spec
+        self.stride = config_from(SiamFCConfig, spec.hyper, where(spec)).total_stride
+        self.radius = config.radius
+
+    def build(self) -> nn.Module:
+        from siambench.models.siamfc import siamfc_alexnet
+
+        backbone = self.spec.model.get("backbone", "alexnet_v1")
+        if backbone != "alexnet_v1":
+            raise SiambenchError(f"tracker {self.spec.name!r}: backbone must be 'alexnet_v1'")
+        return siamfc_alexnet(float(self.spec.model.get("out_scale", 0.001)))
+
+    def loss(self, model: nn.Module, batch: Batch, device: torch.device,
+             rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        response = model(batch.z.to(device), batch.x.to(device))
+        labels, weights = targets.siamfc_labels(batch.boxes[:, :2], response.size(-1), self.stride,
+                                                self.radius)
+        loss = losses.logistic_loss(response, torch.from_numpy(labels).to(device),
+                                    torch.from_numpy(weights).to(device))
+        return loss, {}
+
+
+class SiamRPNTask:
+    """Network and loss of the ``siamrpn`` adapter."""
+
+    def __init__(self, spec: TrackerSpec, config: TrainConfig, style: CropStyle) -> None:
+        from siambench.trackers.siamrpn import SiamRPNConfig
+
+        self.spec = spec
+        self.cfg = SiamRPNConfig.from_hyper(spec.hyper, f"tracker {spec.name!r}")
+        self.reg_weight = config.reg_weight
+        self._anchors: dict[int, np.ndarray] = {}
+
+    def build(self) -> nn.Module:
+        from siambench.trackers.siamrpn import build_model
+
+        return build_model(self.spec)
+
+    def anchors(self, size: int) -> np.ndarray:
+        """The tracker's anchors for a size x size score map (cx, cy, w, h about the centre)."""
+        if size not in self._anchors:
+            cfg = self.cfg
+            self._anchors[size] = ops.generate_anchors(cfg.anchor_stride, cfg.anchor_ratios,
+                                                       cfg.anchor_scales, size)
+        return self._anchors[size]
+
+    def loss(self, model: nn.Module, batch: Batch, device: torch.device,
+             rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        cls, loc = model(batch.z.to(device), batch.x.to(device))
+        anchors = self.anchors(cls.size(-1))
+        made = [targets.anchor_targets(anchors, box, rng) for box in batch.boxes]
+        labels = torch.from_numpy(np.stack([m[0] for m in made])).to(device)
+        deltas = torch.from_numpy(np.stack([m[1] for m in made])).to(device)
+        weights = torch.from_numpy(np.stack([m[2] for m in made])).to(device)
+        return losses.rpn_loss(cls, loc, labels, deltas, weights, self.reg_weight)
+
+
+TASKS = {"siamfc": SiamFCTask, "siamrpn": SiamRPNTask}
+
+
+# ----------------------------------------------------------------------------- loop
+
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Linear warm-up to `lr`, then log-linear decay to ``lr * final_lr`` at the last step."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    span = max(config.steps - config.warmup_steps - 1, 1)
+    progress = min((step - config.warmup_steps) / span, 1.0)
+    return config.lr * config.final_lr**progress
+
+
+def train(
+    spec: TrackerSpec,
+    sequences: Sequence[Video],
+    config: TrainConfig,
+    device: torch.device | str = "cpu",
+    report: Callable[[Progress], None] | None = None,
+) -> TrainResult:
+    """Train the network of `spec` on pairs from `sequences`; see the module docstring."""
+    config.validate()
+    device = torch.device(device)
+    style = crop_style(spec, config.search_size)
+    task = TASKS[style.family](spec, config, style)
+    augment = Augment(
+        shift=DEFAULT_SHIFT[style.family] if config.shift is None else config.shift,
+        scale_jitter=(DEFAULT_SCALE_JITTER[style.family] if config.scale_jitter is None
+                      else config.scale_jitter),
+    )
+    sampler = PairSampler(sequences, config.frame_range)
+    rng = np.random.default_rng(config.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = task.build()
+    model = model.to(device).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    result = TrainResult(model)
+    step = 0
+    per_epoch = math.ceil(config.pairs_per_epoch / config.batch_size)
+    for epoch in range(1, config.epochs + 1):
+        start, total, parts_sum, pairs = time.perf_counter(), 0.0, {}, 0
+        for _ in range(per_epoch):
+            size = min(config.batch_size, config.pairs_per_epoch - pairs)
+            batch = sample_batch(sampler, style, augment, size, rng)
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(step, config)
+            loss, parts = task.loss(model, batch, device, rng)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise SiambenchError(f"training diverged at step {step} (loss {value}); "
+                                     "try a lower --lr")
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            step += 1
+            pairs += size
+            total += value * size
+            for key, part in parts.items():
+                parts_sum[key] = parts_sum.get(key, 0.0) + part * size
+        progress = Progress(epoch, config.epochs, total / pairs,
+                            {k: v / pairs for k, v in parts_sum.items()}, pairs,
+                            time.perf_counter() - start)
+        result.history.append(progress)
+        if report is not None:
+            report(progress)
+    model.eval()
+    result.info = {
+        "tracker": spec.name,
+        "adapter": spec.adapter,
+        "config": asdict(config),
+        "shift": augment.shift,
+        "scale_jitter": augment.scale_jitter,
+        "search_size": style.search_size,
+        "final_loss": result.history[-1].loss,
+    }
+    return result
+
+
+# ----------------------------------------------------------------------------- weight files
+
+
+def _half_precision(key: str, value: torch.Tensor) -> bool:
+    # Convolution kernels hold nearly all the bytes and survive float16; biases and BatchNorm
+    # statistics (variances of 0-255 inputs can exceed float16's range) stay float32.
+    return value.is_floating_point() and value.dim() == 4
+
+
+def save_weights(model: nn.Module, path: str | Path, info: dict[str, Any], half: bool = True) -> Path:
+    """Write the model's state dict (conv kernels in float16 when `half`) with `info` beside it.
+
+    The file loads with ``siambench.models.checkpoints.load_checkpoint`` (which reads the
+    ``state_dict`` entry and ignores ``siambench_training``) and holds no date, so the same
+    training gives the same bytes.
+    """
+    state = {}
+    for key, value in model.state_dict().items():
+        value = value.detach().cpu()
+        if half and _half_precision(key, value):
+            converted = value.half()
+            if not torch.isfinite(converted).all():
+                raise SiambenchError(f"{key} does not fit float16; save without --half")
+            value = converted
+        state[key] = value.clone()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": state, "siambench_training": _plain(info)}, path)
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """`value` with tuples as lists and numbers as Python numbers (what weights_only loads)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str):  # str subclasses (torch.__version__) would not load
+        return str(value)
+    return value

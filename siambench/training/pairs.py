@@ -1,0 +1,236 @@
+"""Template/search pairs, cropped exactly as the tracker crops at test time.
+
+A pair is two frames of one sequence at most `frame_range` frames apart. The template is cut
+around the template frame's box as the tracker's ``init`` cuts it; the search region around the
+search frame's box as ``track`` cuts it, with the same context, rounding, padding colour (the
+template frame's mean, which the tracker keeps from its first frame) and colour order. Two
+augmentations move the search region:
+
+- *shift* (SiamRPN++, against the spatial bias of always-centred targets): the region is
+  moved so that the target lands at a uniformly random offset of up to `shift` search-crop
+  pixels from the centre, on each axis;
+- *scale*: the region's side is multiplied by ``1 + u * scale_jitter``, u uniform in [-1, 1]
+  (pysot's SEARCH.SCALE, siamfc-pytorch's stretch), so the target's size varies around the
+  size the context normalisation gives it.
+
+The target's box is returned in search-crop pixels relative to the crop centre, where the
+trackers decode their outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siambench import ops
+from siambench.datasets import Sequence
+from siambench.errors import SiambenchError
+from siambench.frames import read_frame
+from siambench.regions import axis_aligned
+from siambench.trackers.registry import TrackerSpec
+
+MIN_SIDE = 2.0  # boxes thinner than this (in frame pixels) are not used
+
+
+@dataclass(frozen=True)
+class CropStyle:
+    """How one tracker family crops, read from a tracker spec.
+
+    family: "siamfc" (siamfc-pytorch crops, ``trackers/siamfc.py``) or "siamrpn" (pysot's
+    ``get_subwindow``, ``trackers/siamrpn.py``). `search_size` is the training search crop; the
+    scale (crop pixels per frame pixel) is the tracker's whatever its size.
+    """
+
+    family: str
+    exemplar_size: int
+    search_size: int
+    context_amount: float
+    rounding: str = "half_up"
+    rgb: bool = False
+
+    def context_size(self, w: float, h: float) -> float:
+        """Side of the square around a w x h target that the exemplar crop covers."""
+        pad = self.context_amount * (w + h)
+        return math.sqrt((w + pad) * (h + pad))
+
+
+#: pysot trains SiamRPN on 255-pixel search crops (cfg.TRAIN.SEARCH_SIZE) whatever the
+#: tracker's instance size; siamfc-pytorch trains on its instance size.
+PYSOT_TRAIN_SEARCH_SIZE = 255
+
+
+def crop_style(spec: TrackerSpec, search_size: int | None = None) -> CropStyle:
+    """The crops of the tracker `spec` describes (adapters ``siamfc`` and ``siamrpn``)."""
+    if spec.adapter == "siamfc":
+        from siambench.trackers.siamfc import SiamFCConfig, config_from, where
+
+        cfg = config_from(SiamFCConfig, spec.hyper, where(spec))
+        return CropStyle(
+            family="siamfc",
+            exemplar_size=cfg.exemplar_size,
+            search_size=int(search_size or cfg.instance_size),
+            context_amount=cfg.context_amount,
+            rounding="python",
+            rgb=spec.model.get("input_color", "rgb") == "rgb",
+        )
+    if spec.adapter == "siamrpn":
+        from siambench.trackers.siamrpn import SiamRPNConfig
+
+        cfg = SiamRPNConfig.from_hyper(spec.hyper, f"tracker {spec.name!r}")
+        return CropStyle(
+            family="siamrpn",
+            exemplar_size=cfg.exemplar_size,
+            search_size=int(search_size or PYSOT_TRAIN_SEARCH_SIZE),
+            context_amount=cfg.context_amount,
+            rounding=cfg.crop_rounding,
+        )
+    raise SiambenchError(
+        f"tracker {spec.name!r} uses adapter {spec.adapter!r}; training supports the "
+        "'siamfc' and 'siamrpn' adapters"
+    )
+
+
+def _center(box: np.ndarray) -> np.ndarray:
+    # both trackers put the centre of an (x, y, w, h) box at x + (w - 1) / 2
+    return np.array([box[0] + (box[2] - 1) / 2, box[1] + (box[3] - 1) / 2])
+
+
+def _fill(style: CropStyle, image: np.ndarray) -> np.ndarray:
+    mean = ops.channel_mean(image)
+    # siamfc-pytorch pads with cv2.copyMakeBorder, which rounds the mean; pysot truncates it
+    return np.round(mean) if style.family == "siamfc" else mean
+
+
+def _crop(style: CropStyle, image: np.ndarray, center: np.ndarray, side: float, out: int,
+          fill: np.ndarray) -> np.ndarray:
+    if style.family == "siamfc":
+        from siambench.trackers.siamfc import crop_siamfc
+
+        return crop_siamfc(image, center, side, out, fill)
+    return ops.crop_patch(image, center, out, round(side), fill, style.rounding)
+
+
+def _colour(style: CropStyle, frame: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(frame[..., ::-1]) if style.rgb else frame
+
+
+def crop_template(style: CropStyle, frame: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exemplar patch (E, E, 3) uint8 of `box` in `frame`, and the padding colour used."""
+    image = _colour(style, frame)
+    fill = _fill(style, image)
+    side = style.context_size(box[2], box[3])
+    return _crop(style, image, _center(box), side, style.exemplar_size, fill), fill
+
+
+def crop_search(
+    style: CropStyle,
+    frame: np.ndarray,
+    box: np.ndarray,
+    fill: np.ndarray,
+    shift: Seq[float] = (0.0, 0.0),
+    stretch: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The search patch (S, S, 3) uint8 around `box`, and the box (cx, cy, w, h) in crop
+    pixels relative to the crop centre.
+
+    The region has the side the tracker would use for this target size times `stretch`, and
+    is placed so that the target's centre lies `shift` crop pixels from the crop's centre.
+    """
+    image = _colour(style, frame)
+    side = style.context_size(box[2], box[3]) * style.search_size / style.exemplar_size * stretch
+    scale = style.search_size / side
+    center = _center(box) - np.asarray(shift, dtype=np.float64) / scale
+    patch = _crop(style, image, center, side, style.search_size, fill)
+    target = np.array([shift[0], shift[1], box[2] * scale, box[3] * scale], dtype=np.float64)
+    return patch, target
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def usable_frames(seq: Sequence) -> np.ndarray:
+    """Indices of the frames whose box is known, visible and not degenerate."""
+    boxes = np.array([axis_aligned(row) if np.all(np.isfinite(row)) else [np.nan] * 4
+                      for row in np.asarray(seq.groundtruth, dtype=np.float64)])
+    ok = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] >= MIN_SIDE) & (boxes[:, 3] >= MIN_SIDE)
+    if seq.absent is not None:
+        ok &= np.asarray(seq.absent[: len(ok)]) == 0
+    ok[len(seq.frames):] = False
+    return np.flatnonzero(ok)
+
+
+@dataclass(frozen=True)
+class Pair:
+    sequence: int  # index into the sampler's sequences
+    template: int  # frame indices
+    search: int
+
+
+class PairSampler:
+    """Draws pairs uniformly over sequences, then frames, from a list of sequences."""
+
+    def __init__(self, sequences: Seq[Sequence], frame_range: int) -> None:
+        if frame_range < 0:
+            raise SiambenchError(f"the frame range must be >= 0, got {frame_range}")
+        usable = [(seq, usable_frames(seq)) for seq in sequences]
+        usable = [(seq, frames) for seq, frames in usable if len(frames) >= 1]
+        if not usable:
+            raise SiambenchError("no sequence has a frame with a usable box to train on")
+        self.sequences = [seq for seq, _ in usable]
+        self.frames = [frames for _, frames in usable]
+        self.frame_range = frame_range
+
+    def sample(self, rng: np.random.Generator) -> Pair:
+        s = int(rng.integers(len(self.sequences)))
+        frames = self.frames[s]
+        template = int(frames[rng.integers(len(frames))])
+        near = frames[np.abs(frames - template) <= self.frame_range]
+        search = int(near[rng.integers(len(near))])
+        return Pair(s, template, search)
+
+    def box(self, pair: Pair, which: str) -> np.ndarray:
+        frame = pair.template if which == "template" else pair.search
+        return axis_aligned(self.sequences[pair.sequence].groundtruth[frame])
+
+    def frame(self, pair: Pair, which: str) -> np.ndarray:
+        frame = pair.template if which == "template" else pair.search
+        return read_frame(self.sequences[pair.sequence].frames[frame])
+
+
+@dataclass(frozen=True)
+class Augment:
+    shift: float = 0.0  # search-crop pixels, per axis
+    scale_jitter: float = 0.0
+
+
+@dataclass
+class Batch:
+    z: torch.Tensor  # (B, 3, E, E) float32, 0-255, in the tracker's colour order
+    x: torch.Tensor  # (B, 3, S, S)
+    boxes: np.ndarray  # (B, 4) cx, cy, w, h relative to the search crop's centre
+
+
+def sample_batch(
+    sampler: PairSampler, style: CropStyle, augment: Augment, size: int, rng: np.random.Generator
+) -> Batch:
+    """`size` random pairs, cropped and augmented."""
+    zs, xs, boxes = [], [], []
+    for _ in range(size):
+        pair = sampler.sample(rng)
+        z, fill = crop_template(style, sampler.frame(pair, "template"), sampler.box(pair, "template"))
+        shift = rng.uniform(-augment.shift, augment.shift, 2)
+        stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
+        x, box = crop_search(style, sampler.frame(pair, "search"), sampler.box(pair, "search"),
+                             fill, shift, stretch)
+        zs.append(z)
+        xs.append(x)
+        boxes.append(box)
+    return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes))
+
+
+def _to_tensor(patches: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(np.stack(patches).transpose(0, 3, 1, 2))).float()

@@ -1,0 +1,300 @@
+"""Small-scale training: targets, losses, crops that match the trackers', the loop, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from siambench import ops
+from siambench.errors import SiambenchError
+from siambench.trackers.registry import load_spec
+from siambench.training import losses, targets
+from siambench.training.data import load_sequences, read_folder
+from siambench.training.loop import TrainConfig, save_weights, train
+from siambench.training.pairs import (
+    PairSampler,
+    crop_search,
+    crop_style,
+    crop_template,
+    usable_frames,
+)
+
+torch.set_num_threads(1)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    """Two short synthetic sequences (seeded apart from the demo benchmark)."""
+    from siambench.synth import generate
+
+    root = tmp_path_factory.mktemp("train") / "tiny"
+    generate(root, "otb", sequences=2, seed=11, frames=6, size=(160, 120))
+    return root
+
+
+def _square_frame(center: tuple[float, float], side: int = 21) -> np.ndarray:
+    """A grey frame with one bright square centred on `center` (pixel-centre coordinates)."""
+    frame = np.full((240, 320, 3), 60, dtype=np.uint8)
+    x0, y0 = round(center[0] - (side - 1) / 2), round(center[1] - (side - 1) / 2)
+    frame[y0 : y0 + side, x0 : x0 + side] = 250
+    return frame
+
+
+def _centroid(patch: np.ndarray) -> np.ndarray:
+    mask = patch[..., 0].astype(float) > 155
+    ys, xs = np.nonzero(mask)
+    return np.array([xs.mean(), ys.mean()])
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def test_siamfc_labels_follow_the_target_and_are_balanced():
+    labels, weights = targets.siamfc_labels(np.array([[0.0, 0.0], [24.0, -16.0]]), 17, 8, 16.0)
+    assert labels.shape == (2, 1, 17, 17)
+    centred = labels[0, 0]
+    # radius 16 px at stride 8: the centre cell and the 12 cells within two cells
+    assert centred[8, 8] == 1 and centred.sum() == 13 and centred[8, 11] == 0
+    moved = labels[1, 0]
+    assert moved[8 - 2, 8 + 3] == 1 and moved[8, 8] == 0  # row = y, column = x
+    for b in range(2):
+        pos = labels[b, 0] > 0
+        assert weights[b, 0][pos].sum() == pytest.approx(0.5)
+        assert weights[b, 0][~pos].sum() == pytest.approx(0.5)
+
+
+def test_encoded_deltas_decode_back_to_the_box():
+    anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], 17)
+    box = np.array([13.0, -21.0, 50.0, 70.0])
+    deltas = targets.encode_deltas(anchors, box)
+    decoded = ops.decode_deltas(deltas, anchors)
+    np.testing.assert_allclose(decoded, np.tile(box[:, None], (1, len(anchors))), rtol=1e-5, atol=1e-4)
+
+
+def test_anchor_targets_follow_pysot_thresholds_and_sample_sizes():
+    anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], 17)
+    box = np.array([10.0, 4.0, 64.0, 64.0])
+    labels, deltas, weights = targets.anchor_targets(anchors, box, np.random.default_rng(0))
+    iou = targets.iou_with(anchors, box)
+    pos, neg = labels == 1, labels == 0
+    assert 0 < pos.sum() <= 16 and pos.sum() + neg.sum() == 64
+    assert np.all(iou[pos] > 0.6) and np.all(iou[neg] < 0.3)
+    assert weights[pos] == pytest.approx(1.0 / pos.sum()) and np.all(weights[~pos] == 0)
+    assert deltas.shape == (4, len(anchors))
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_logistic_loss_prefers_the_right_score_map():
+    labels, weights = targets.siamfc_labels(np.zeros((1, 2)), 9, 8, 16.0)
+    labels_t, weights_t = torch.from_numpy(labels), torch.from_numpy(weights)
+    right = (labels_t * 2 - 1) * 5
+    assert losses.logistic_loss(right, labels_t, weights_t) < 0.01
+    assert losses.logistic_loss(-right, labels_t, weights_t) > 4
+
+
+def test_rpn_loss_is_small_for_the_right_outputs_only():
+    anchor_num, size = 5, 5
+    anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], size)
+    box = np.array([4.0, -3.0, 60.0, 66.0])
+    labels, deltas, weights = targets.anchor_targets(anchors, box, np.random.default_rng(1))
+    # outputs in the tracker's layout: (1, 2A, S, S) bg then fg, (1, 4A, S, S) dx, dy, dw, dh
+    fg = np.where(labels == 1, 8.0, -8.0).astype(np.float32)
+    cls = torch.from_numpy(np.concatenate([-fg, fg])).reshape(1, 2 * anchor_num, size, size)
+    loc = torch.from_numpy(deltas).reshape(1, 4 * anchor_num, size, size)
+    # the decoding the tracker does recovers the scores and the box from these tensors
+    assert np.array_equal(ops.rpn_scores(cls) > 0.5, labels == 1)
+    best = int(np.argmax(ops.rpn_scores(cls)))
+    np.testing.assert_allclose(ops.decode_deltas(ops.rpn_deltas(loc), anchors)[:, best], box, rtol=1e-4)
+    lab, dt, wt = (torch.from_numpy(a)[None] for a in (labels, deltas, weights))
+    good, parts = losses.rpn_loss(cls, loc, lab, dt, wt, 1.2)
+    bad, _ = losses.rpn_loss(-cls, -loc, lab, dt, wt, 1.2)
+    assert float(good) < 0.01 and parts["reg"] == pytest.approx(0.0, abs=1e-6)
+    assert float(bad) > 5
+
+
+# ----------------------------------------------------------------------------- crops
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (40.0, -24.0)])
+@pytest.mark.parametrize("tracker", ["siamfc-demo", "siamrpnpp-alex-demo"])
+def test_search_crop_puts_the_target_where_the_box_says(tracker, shift):
+    style = crop_style(load_spec(tracker))
+    frame = _square_frame((150.0, 110.0))
+    box = np.array([150.0 - 10, 110.0 - 10, 21.0, 21.0])
+    _, fill = crop_template(style, frame, box)
+    patch, target = crop_search(style, frame, box, fill, np.array(shift), stretch=1.1)
+    crop_centre = (style.search_size - 1) / 2
+    side = style.context_size(21, 21) * style.search_size / style.exemplar_size * 1.1
+    scale = style.search_size / side
+    assert target[2] == pytest.approx(21 * scale)
+    # The box is relative to the centre the tracker passes to its crop function, which is how
+    # the tracker decodes. The patch itself may sit off that centre by the crop's conventions:
+    # its corner is rounded to a frame pixel, and pysot's window starts one pixel early.
+    np.testing.assert_allclose(_centroid(patch) - crop_centre, target[:2], atol=1.5 * scale)
+
+
+class _Recorder(torch.nn.Module):
+    """Stands in for a network: keeps the crops a tracker feeds it."""
+
+    def __init__(self, rpn: bool) -> None:
+        super().__init__()
+        self.rpn, self.seen = rpn, []
+
+    def template(self, z):
+        self.seen.append(z.clone())
+        return z
+
+    def track(self, x):
+        self.seen.append(x.clone())
+        if self.rpn:
+            return torch.zeros(1, 10, 21, 21), torch.zeros(1, 20, 21, 21)
+        return torch.zeros(x.size(0), 1, 17, 17)
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_training_crops_equal_the_siamfc_trackers_crops(rgb):
+    from siambench.trackers.siamfc import SiamFCConfig, SiamFCTracker
+
+    spec = load_spec("siamfc-demo")
+    spec.model["input_color"] = "rgb" if rgb else "bgr"
+    style = crop_style(spec)
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    box = np.array([101.3, 60.8, 31.0, 45.5])
+    recorder = _Recorder(rpn=False)
+    tracker = SiamFCTracker(recorder, SiamFCConfig(scale_num=1), rgb=rgb)
+    tracker.init(frame, box)
+    tracker.track(frame)
+    z, fill = crop_template(style, frame, box)
+    x, _ = crop_search(style, frame, box, fill)
+    assert torch.equal(recorder.seen[0], ops.patch_to_tensor(z))
+    assert torch.equal(recorder.seen[1], ops.patch_to_tensor(x))
+
+
+def test_training_crops_equal_the_siamrpn_trackers_crops():
+    from siambench.trackers.siamrpn import SiamRPNConfig, SiamRPNTracker
+
+    spec = load_spec("siamrpnpp-alex-demo")
+    cfg = SiamRPNConfig.from_hyper(spec.hyper)
+    style = crop_style(spec, search_size=cfg.instance_size)  # compare at the tracker's size
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    box = np.array([181.2, 40.4, 28.0, 36.0])
+    recorder = _Recorder(rpn=True)
+    tracker = SiamRPNTracker(recorder, cfg)
+    tracker.init(frame, box)
+    tracker.track(frame)
+    z, fill = crop_template(style, frame, box)
+    x, _ = crop_search(style, frame, box, fill)
+    assert torch.equal(recorder.seen[0], ops.patch_to_tensor(z))
+    assert torch.equal(recorder.seen[1], ops.patch_to_tensor(x))
+    assert crop_style(spec).search_size == 255  # pysot trains on 255 whatever it tracks with
+
+
+def test_pair_sampler_stays_in_range_and_skips_unusable_frames(tiny_data):
+    sequences = read_folder(tiny_data)
+    seq = sequences[0]
+    seq.groundtruth[2] = np.nan
+    seq.groundtruth[3, 2] = 0.5
+    assert list(usable_frames(seq)) == [0, 1, 4, 5]
+    sampler = PairSampler(sequences, frame_range=1)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        pair = sampler.sample(rng)
+        assert abs(pair.template - pair.search) <= 1
+        if sampler.sequences[pair.sequence] is seq:
+            assert {pair.template, pair.search} <= {0, 1, 4, 5}
+
+
+# ----------------------------------------------------------------------------- loop and files
+
+
+def _tiny_config(seed: int = 0) -> TrainConfig:
+    return TrainConfig(epochs=1, pairs_per_epoch=4, batch_size=2, warmup_steps=1, seed=seed)
+
+
+def test_training_is_deterministic_per_seed_and_loads_into_the_tracker(tiny_data, tmp_path):
+    from siambench.models.checkpoints import read_checkpoint
+    from siambench.trackers.registry import create_tracker
+
+    spec = load_spec("siamrpnpp-alex-demo")
+    sequences = read_folder(tiny_data)
+    first = train(spec, sequences, _tiny_config(seed=5))
+    again = train(spec, sequences, _tiny_config(seed=5))
+    other = train(spec, sequences, _tiny_config(seed=6))
+    a, b, c = (r.model.state_dict() for r in (first, again, other))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+    path = save_weights(first.model, tmp_path / "w.pth", first.info)
+    state = read_checkpoint(path)
+    assert state["backbone.features.0.weight"].dtype == torch.float16
+    assert state["backbone.features.1.running_var"].dtype == torch.float32
+    tracker = create_tracker(spec, "cpu", weights=path)
+    frame = np.full((120, 160, 3), 90, dtype=np.uint8)
+    tracker.init(frame, np.array([60.0, 40.0, 20.0, 24.0]))
+    assert np.all(np.isfinite(tracker.track(frame).box))
+
+
+@pytest.mark.parametrize("tracker", ["siamfc-demo", "siamrpnpp-alex-demo"])
+def test_a_few_steps_on_one_batch_lower_the_loss(tracker, tiny_data, monkeypatch):
+    """The gradients reach the network: repeating one batch must fit it."""
+    import siambench.training.loop as loop
+
+    sequences = read_folder(tiny_data)
+    fixed = {}
+    real = loop.sample_batch
+
+    def same_batch(*args, **kwargs):
+        if "batch" not in fixed:
+            fixed["batch"] = real(*args, **kwargs)
+        return fixed["batch"]
+
+    monkeypatch.setattr(loop, "sample_batch", same_batch)
+    config = TrainConfig(epochs=8, pairs_per_epoch=2, batch_size=2, warmup_steps=1, lr=5e-4,
+                         final_lr=1.0, scale_jitter=0.0)
+    result = train(load_spec(tracker), sequences, config)
+    assert result.history[-1].loss < 0.5 * result.history[0].loss
+
+
+def test_train_refuses_other_adapters_and_the_demo_test_set():
+    with pytest.raises(SiambenchError, match="supports"):
+        crop_style(load_spec("opencv-mil"))
+    with pytest.raises(SiambenchError, match="demo test set"):
+        load_sequences(dataset="demo")
+    with pytest.raises(SiambenchError, match="not both"):
+        load_sequences(data="x", dataset="otb2015")
+
+
+def test_train_command_writes_loadable_weights(tiny_data, tmp_path):
+    from click.testing import CliRunner
+
+    from siambench.cli import cli
+    from siambench.models.checkpoints import read_checkpoint
+
+    out = tmp_path / "demo.pth"
+    result = CliRunner().invoke(cli, [
+        "train", "--tracker", "siamrpnpp-alex-demo", "--data", str(tiny_data), "--epochs", "1",
+        "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "epoch 1/1: loss" in result.output and out.is_file()
+    assert "rpn_head.cls.head.3.weight" in read_checkpoint(out) or len(read_checkpoint(out)) > 10
+
+
+def test_packaged_demo_weights_resolve_and_are_small():
+    from siambench.weights import resolve_weights
+
+    for name in ("siamfc-demo", "siamrpnpp-alex-demo"):
+        spec = load_spec(name)
+        assert spec.checkpoint.startswith("package:")
+        path = resolve_weights(spec)
+        assert path.parent == REPO / "siambench" / "data" / "weights"
+        assert path.stat().st_size < 10_000_000
