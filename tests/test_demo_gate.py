@@ -3,7 +3,7 @@ below the committed baseline, and a broken tracker must make the gate fail.
 
 The demo trackers run with the weights shipped in the package on the synthetic `demo`
 benchmark (rendered into the cache on first use), restricted to the sequences of
-``CI_SEQUENCES`` and scored as dataset ``demo-ci``: the same run as ``siambench demo --quick``.
+the registered dataset ``demo-ci``: the same run as ``siambench demo --quick``.
 """
 
 from __future__ import annotations

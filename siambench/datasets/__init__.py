@@ -59,5 +59,6 @@ def load_dataset(name: str, root: str | Path | None = None) -> Dataset:
         sequences = read_lasot(folder)
     else:  # pragma: no cover - catalog and readers are kept in step
         raise InputError(folder, f"no reader for dataset family {info.family}")
-    return Dataset(info.name, info.protocol, info.results_name, sequences, folder,
-                   info.results_aliases, info.eao_interval)
+    ds = Dataset(info.name, info.protocol, info.results_name, sequences, folder,
+                 info.results_aliases, info.eao_interval)
+    return ds.select(list(info.sequences)) if info.sequences else ds

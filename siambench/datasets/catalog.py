@@ -19,6 +19,7 @@ class DatasetInfo:
     results_aliases: tuple[str, ...] = ()
     eao_interval: tuple[int, int] | None = None
     subset: str | None = None  # OTB subset key in siambench/data/otb.json
+    sequences: tuple[str, ...] | None = None  # a fixed subset of the folder's sequences
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
 
@@ -55,6 +56,9 @@ _add(DatasetInfo("lasot", "lasot", ("LaSOT", "lasot"), "ope", "LaSOT",
                  description="LaSOT test split (280 sequences)"))
 _add(DatasetInfo("demo", "demo", ("demo",), "ope", "demo",
                  description="synthetic OTB-layout benchmark generated on first use (siambench data synth)"))
+# Two of demo's shorter sequences (fast motion, in-plane rotation): the CI gate's subset.
+_add(DatasetInfo("demo-ci", "demo", ("demo",), "ope", "demo-ci", sequences=("FastMotion1", "Rotation1"),
+                 description="the CI subset of demo: FastMotion1 and Rotation1"))
 _add(DatasetInfo("demo-vot", "demo", ("demo-vot",), "supervised", "demo-vot", eao_interval=(20, 90),
                  description="synthetic VOT-layout benchmark generated on first use"))
 
