@@ -49,7 +49,7 @@ def bench_eval(shared: Path) -> None:
               f"  -> siambench is {t_ref / t_votkit_variant:5.1f}x faster on the same definitions")
 
 
-def _vot_toolkit_reference(vot, results: Path) -> float | None:
+def _vot_toolkit_reference(dataset, results: Path) -> float | None:
     """Time vot-toolkit's AccuracyRobustness + EAOCurve over the same raw results."""
     try:
         import vot.analysis.supervised  # noqa: F401 - fail here when vot-toolkit is absent
@@ -61,8 +61,8 @@ def _vot_toolkit_reference(vot, results: Path) -> float | None:
     from siambench.results import ResultStore
 
     store = ResultStore(results, "VOT2018", "DaSiamRPN")
-    trajectories = {s.name: store.read_vot(s.name) for s in vot}
-    sequences = list(vot)
+    trajectories = {s.name: store.read_vot(s.name) for s in dataset}
+    sequences = list(dataset)
     supervised_analyses(sequences, trajectories)  # numba compilation
     return _best_of(lambda: supervised_analyses(sequences, trajectories), 1)
 
