@@ -264,6 +264,39 @@ def test_a_few_steps_on_one_batch_lower_the_loss(tracker, tiny_data, monkeypatch
     assert result.history[-1].loss < 0.5 * result.history[0].loss
 
 
+def test_siamfc_training_starts_from_the_random_init_trackers_network():
+    """Fine-tuning starts where ``--random-init`` stands, so it is compared with its own start."""
+    from siambench.trackers.registry import create_tracker
+    from siambench.training.loop import SiamFCTask, initial_model
+    from siambench.training.pairs import crop_style
+
+    spec = load_spec("siamfc-demo")
+    config = TrainConfig()
+    start = initial_model(SiamFCTask(spec, config, crop_style(spec)), "tracker-random", seed=7)
+    tracker = create_tracker(spec, "cpu", random_init=True)
+    z = torch.rand(1, 3, 127, 127) * 255
+    x = torch.rand(1, 3, 255, 255) * 255
+    with torch.no_grad():
+        ours = start.eval()(z, x)
+        theirs = tracker.model(z, x)
+    assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-3)
+
+
+def test_frozen_batchnorm_keeps_its_statistics_while_the_weights_learn(tiny_data):
+    from siambench.training.loop import SiamFCTask, initial_model
+    from siambench.training.pairs import crop_style
+
+    spec = load_spec("siamfc-demo")
+    config = TrainConfig(epochs=1, pairs_per_epoch=4, batch_size=2, warmup_steps=1,
+                         batchnorm="frozen")
+    before = initial_model(SiamFCTask(spec, config, crop_style(spec)), "tracker-random", 0)
+    after = train(spec, read_folder(tiny_data), config).model
+    old, new = before.state_dict(), after.state_dict()
+    stats = [k for k in old if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.equal(old[k], new[k]) for k in stats)
+    assert not torch.equal(old["backbone.conv1.0.weight"], new["backbone.conv1.0.weight"])
+
+
 def test_train_refuses_other_adapters_and_the_demo_test_set():
     with pytest.raises(SiambenchError, match="supports"):
         crop_style(load_spec("opencv-mil"))
@@ -271,6 +304,8 @@ def test_train_refuses_other_adapters_and_the_demo_test_set():
         load_sequences(dataset="demo")
     with pytest.raises(SiambenchError, match="not both"):
         load_sequences(data="x", dataset="otb2015")
+    with pytest.raises(SiambenchError, match="unknown init"):
+        TrainConfig(init="imagenet").validate()
 
 
 def test_train_command_writes_loadable_weights(tiny_data, tmp_path):

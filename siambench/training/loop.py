@@ -1,16 +1,23 @@
 """The training loop: seeded, small, on the CPU or a GPU.
 
-``train(spec, sequences, config)`` builds the spec's network with random weights (seeded),
-draws ``epochs x pairs_per_epoch`` pairs (:mod:`siambench.training.pairs`), and minimises
+``train(spec, sequences, config)`` builds the spec's network with random weights, draws
+``epochs x pairs_per_epoch`` pairs (:mod:`siambench.training.pairs`), and minimises
 
 - SiamFC (adapter ``siamfc``): the balanced logistic loss on the score map, positives within
   `radius` crop pixels of the target centre;
 - SiamRPN (adapter ``siamrpn``): ``L_cls + reg_weight * L_reg`` on pysot's anchor targets.
 
+SiamFC starts from the very network its tracker runs with ``--random-init`` (the tracker's
+seed, BatchNorm calibrated alike) and keeps BatchNorm's statistics frozen: a random AlexNet
+with correlation is already a fair template matcher on textured targets, and fine-tuning it
+with a small learning rate improves on that start, where training from scratch for a few
+hundred steps ended below it. SiamRPN starts from fresh weights drawn from `seed` (its random
+regression branch is useless anyway) with BatchNorm in training mode.
+
 The optimiser is Adam, its learning rate decaying log-linearly from `lr` to `lr * final_lr`
 after a short linear warm-up (pysot's schedules, shortened to a few hundred steps). Everything
-random (initial weights, pairs, augmentation, anchor sampling) follows `seed`, so one command
-gives the same weights again on the same machine and library versions.
+random (pairs, augmentation, anchor sampling, SiamRPN's initial weights) follows `seed`, so
+one command gives the same weights again on the same machine and library versions.
 """
 
 from __future__ import annotations
@@ -44,6 +51,15 @@ from siambench.training.pairs import (
 #: crop moves by up to 8) and scale jitter (pysot SEARCH.SCALE 0.18, siamfc-pytorch 0.05).
 DEFAULT_SHIFT = {"siamfc": 8.0, "siamrpn": 64.0}
 DEFAULT_SCALE_JITTER = {"siamfc": 0.05, "siamrpn": 0.18}
+#: Where training starts. "tracker-random": the very network ``--random-init`` tracks with
+#: (weights seeded with the tracker's fixed seed, BatchNorm calibrated the same way), so that
+#: fine-tuning starts from its random twin's scores; "seeded": fresh weights from `seed`.
+DEFAULT_INIT = {"siamfc": "tracker-random", "siamrpn": "seeded"}
+#: BatchNorm during training. "frozen": running statistics kept (eval mode; scale and shift
+#: still learn), as batches of a few pairs give noisy statistics; "train": batch statistics.
+DEFAULT_BATCHNORM = {"siamfc": "frozen", "siamrpn": "train"}
+INITS = ("tracker-random", "seeded")
+BATCHNORM_MODES = ("frozen", "train")
 
 
 @dataclass
@@ -63,6 +79,8 @@ class TrainConfig:
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
     radius: float = 16.0  # SiamFC positive radius, crop pixels
     reg_weight: float = 1.2  # SiamRPN lambda (pysot LOC_WEIGHT)
+    init: str | None = None  # None: the family's default (DEFAULT_INIT)
+    batchnorm: str | None = None  # None: the family's default (DEFAULT_BATCHNORM)
     seed: int = 0
 
     def validate(self) -> None:
@@ -77,6 +95,11 @@ class TrainConfig:
             raise SiambenchError("--shift must be >= 0 and --scale-jitter in [0, 1)")
         if self.seed < 0:
             raise SiambenchError(f"the seed must be >= 0, got {self.seed}")
+        if self.init is not None and self.init not in INITS:
+            raise SiambenchError(f"unknown init {self.init!r}; known: {', '.join(INITS)}")
+        if self.batchnorm is not None and self.batchnorm not in BATCHNORM_MODES:
+            raise SiambenchError(f"unknown BatchNorm mode {self.batchnorm!r}; known: "
+                                 f"{', '.join(BATCHNORM_MODES)}")
 
     @property
     def steps(self) -> int:
@@ -112,7 +135,9 @@ class SiamFCTask:
         from siambench.trackers.siamfc import SiamFCConfig, config_from, where
 
         self.spec = spec
-        self.stride = config_from(SiamFCConfig, spec.hyper, where(spec)).total_stride
+        cfg = config_from(SiamFCConfig, spec.hyper, where(spec))
+        self.stride = cfg.total_stride
+        self.exemplar_size, self.instance_size = cfg.exemplar_size, cfg.instance_size
         self.radius = config.radius
 
     def build(self) -> nn.Module:
@@ -122,6 +147,12 @@ class SiamFCTask:
         if backbone != "alexnet_v1":
             raise SiambenchError(f"tracker {self.spec.name!r}: backbone must be 'alexnet_v1'")
         return siamfc_alexnet(float(self.spec.model.get("out_scale", 0.001)))
+
+    def calibration_inputs(self) -> tuple[torch.Tensor, ...]:
+        """What the ``siamfc`` adapter calibrates a random network's BatchNorm with."""
+        from siambench.trackers.network import random_images
+
+        return random_images(self.exemplar_size, self.instance_size)()
 
     def loss(self, model: nn.Module, batch: Batch, device: torch.device,
              rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
@@ -149,6 +180,14 @@ class SiamRPNTask:
 
         return build_model(self.spec)
 
+    def calibration_inputs(self) -> tuple[torch.Tensor, ...]:
+        """What the ``siamrpn`` adapter calibrates a random network's BatchNorm with."""
+        from siambench.models.fuse import calibration_images
+        from siambench.trackers.network import RANDOM_INIT_SEED
+
+        return (calibration_images(self.cfg.exemplar_size, RANDOM_INIT_SEED),
+                calibration_images(self.cfg.instance_size, RANDOM_INIT_SEED + 1))
+
     def anchors(self, size: int) -> np.ndarray:
         """The tracker's anchors for a size x size score map (cx, cy, w, h about the centre)."""
         if size not in self._anchors:
@@ -172,6 +211,32 @@ TASKS = {"siamfc": SiamFCTask, "siamrpn": SiamRPNTask}
 
 
 # ----------------------------------------------------------------------------- loop
+
+
+def initial_model(task: SiamFCTask | SiamRPNTask, init: str, seed: int) -> nn.Module:
+    """The network training starts from (see :data:`DEFAULT_INIT`)."""
+    if init == "seeded":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return task.build()
+    # the steps of siambench.trackers.network.prepare_model with random_init, before fusion
+    from siambench.models.fuse import calibrate_batchnorm
+    from siambench.trackers.network import RANDOM_INIT_SEED, seeded
+
+    model = seeded(task.build)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_INIT_SEED)
+        calibrate_batchnorm(model, *task.calibration_inputs())
+    return model
+
+
+def set_training_mode(model: nn.Module, batchnorm: str) -> None:
+    """Training mode, with BatchNorm's statistics frozen when `batchnorm` is "frozen"."""
+    model.train()
+    if batchnorm == "frozen":
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -202,10 +267,10 @@ def train(
     )
     sampler = PairSampler(sequences, config.frame_range)
     rng = np.random.default_rng(config.seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        model = task.build()
-    model = model.to(device).train()
+    init = config.init or DEFAULT_INIT[style.family]
+    batchnorm = config.batchnorm or DEFAULT_BATCHNORM[style.family]
+    model = initial_model(task, init, config.seed).to(device)
+    set_training_mode(model, batchnorm)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
     result = TrainResult(model)
@@ -242,6 +307,8 @@ def train(
         "tracker": spec.name,
         "adapter": spec.adapter,
         "config": asdict(config),
+        "init": init,
+        "batchnorm": batchnorm,
         "shift": augment.shift,
         "scale_jitter": augment.scale_jitter,
         "search_size": style.search_size,
