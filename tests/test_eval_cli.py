@@ -9,18 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from siambench.cli import main
-
-
-def _run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from cli_run import run_cli
 
 
 def _otb_tree(tmp_path: Path, lines: dict[str, str]) -> tuple[Path, Path]:
@@ -42,7 +31,7 @@ def _otb_tree(tmp_path: Path, lines: dict[str, str]) -> tuple[Path, Path]:
 def test_eval_prints_table_and_writes_json(tmp_path, capsys):
     data, results = _otb_tree(tmp_path, {})
     out_json = tmp_path / "scores.json"
-    code, out, err = _run(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results),
+    code, out, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results),
                            "--json", str(out_json)], capsys)
     assert code == 0, err
     assert "mine" in out and "pysot definitions" in out
@@ -56,9 +45,9 @@ def test_eval_prints_table_and_writes_json(tmp_path, capsys):
 
 def test_length_mismatch_warns_or_fails_with_strict(tmp_path, capsys):
     data, results = _otb_tree(tmp_path, {"Biker": "10,10,20,20\n12,12,20,20\n"})
-    code, _, err = _run(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
+    code, _, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
     assert code == 0 and "Biker" in err and "warning" in err
-    code, _, err = _run(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results),
+    code, _, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results),
                          "--strict"], capsys)
     assert code == 2 and "Biker.txt" in err and "expected 3 lines" in err
 
@@ -71,7 +60,7 @@ def test_length_mismatch_warns_or_fails_with_strict(tmp_path, capsys):
 )
 def test_bad_result_files_give_one_line_errors(tmp_path, capsys, content, expected):
     data, results = _otb_tree(tmp_path, {"Bird1": content})
-    code, out, err = _run(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
+    code, out, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
     assert code == 2
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
 
@@ -79,9 +68,9 @@ def test_bad_result_files_give_one_line_errors(tmp_path, capsys, content, expect
 def test_missing_ground_truth_and_unknown_dataset(tmp_path, capsys):
     data, results = _otb_tree(tmp_path, {})
     (data / "OTB100" / "Bolt" / "groundtruth_rect.txt").unlink()
-    code, _, err = _run(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
+    code, _, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)
     assert code == 2 and "groundtruth_rect" in err and "Bolt" in err
-    code, _, err = _run(["eval", "-d", "vot2099"], capsys)
+    code, _, err = run_cli(["eval", "-d", "vot2099"], capsys)
     assert code == 2 and "unknown dataset 'vot2099'" in err
 
 
@@ -89,7 +78,7 @@ def test_vot_result_codes_are_validated(tmp_path, capsys, shared_data):
     results = tmp_path / "results" / "VOT2018" / "bad" / "baseline" / "ants1"
     results.mkdir(parents=True)
     (results / "ants1_001.txt").write_text("1\n3\n")
-    code, _, err = _run(["eval", "-d", "vot2018", "--data-root", str(shared_data), "--results-dir",
+    code, _, err = run_cli(["eval", "-d", "vot2018", "--data-root", str(shared_data), "--results-dir",
                          str(tmp_path / "results")], capsys)
     assert code == 2 and "ants1_001.txt:2: expected a code 0, 1 or 2" in err
 

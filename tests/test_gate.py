@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
-from siambench.cli import main
 from siambench.errors import InputError, SiambenchError
 from siambench.gate import (
     Tolerances,
@@ -26,16 +26,6 @@ SCORES = [
     {"dataset": "otb2015", "variant": "pysot", "trackers": {
         "SiamFC": {"overall": {"auc": 0.587, "precision": 0.772}}}},
 ]
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

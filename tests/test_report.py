@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
-from siambench.cli import main
 from siambench.errors import InputError, UnknownNameError
 from siambench.report import build_table, load_layout, render, resolve_table
 from siambench.report.tables import load_reference
@@ -35,16 +35,6 @@ def otb_scores() -> list:
         {"dataset": "otb2013", "variant": "pysot", "trackers": {
             "SiamFC": {"overall": {"auc": 0.6121, "precision": 0.8089}}}},
     ], "hand-otb")
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # --- published references ------------------------------------------------------------------------
