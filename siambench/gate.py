@@ -22,7 +22,7 @@ from pathlib import Path
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError
 from siambench.scores import ScoreEntry, direction
-from siambench.textio import atomic_write_text
+from siambench.textio import atomic_write_text, read_json
 
 BASELINE_FORMAT = "siambench-baseline/1"
 DEFAULT_TOLERANCE = 0.005
@@ -77,12 +77,9 @@ def parse_tolerances(specs: Iterable[str]) -> Tolerances:
 
 def load_baseline(path: str | Path) -> list[ScoreEntry]:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read baseline ({exc.strerror}); create it with --update") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    if not path.exists():
+        raise InputError(path, "baseline not found; create it with --update")
+    data = read_json(path, "baseline")
     if not isinstance(data, Mapping) or not isinstance(data.get("entries"), list):
         raise InputError(path, "expected an object with a list 'entries'")
     default_variant = data.get("variant")

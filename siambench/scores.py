@@ -12,7 +12,6 @@ only these; nothing here imports torch.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from siambench.errors import InputError, SiambenchError
+from siambench.textio import read_json
 
 # Which way is better, per metric key. Anything not listed is taken as higher-is-better.
 LOWER_IS_BETTER = frozenset({"robustness", "failures", "mean_failures", "lost", "center_error"})
@@ -129,14 +129,7 @@ def load_scores(paths: Iterable[str | Path]) -> list[ScoreSet]:
     """Read score files written by `siambench eval --json`."""
     sets: list[ScoreSet] = []
     for path in map(Path, paths):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(path, f"cannot read score file ({exc.strerror})") from None
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+        obj = read_json(path, "score file")
         sets.extend(parse_scores(obj, str(path)))
     return sets
 

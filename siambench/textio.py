@@ -142,3 +142,29 @@ def image_size(path: Path) -> tuple[int, int]:
                 data = fh.read(5)
                 return int.from_bytes(data[3:5], "big"), int.from_bytes(data[1:3], "big")
             fh.seek(size - 2, os.SEEK_CUR)
+
+
+def read_json(path: Path, what: str = "file"):
+    """A JSON document; unreadable or invalid files are InputErrors naming the file and line."""
+    import json
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+
+
+def read_yaml(path: Path, what: str = "file"):
+    """A YAML document; unreadable or invalid files are InputErrors naming the file and line."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                         None if mark is None else mark.line + 1) from None

@@ -12,7 +12,7 @@ import numpy as np
 
 from siambench.datasets.base import FrameList, Sequence
 from siambench.errors import InputError
-from siambench.textio import image_size, read_regions
+from siambench.textio import image_size, read_json, read_regions
 
 # First image of sequences whose annotations do not start at img/0001.jpg (OTB configSeqs).
 START_FRAME = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "Tiger1": 6}
@@ -72,10 +72,7 @@ def _frames(img_dir: Path, start: int, count: int) -> FrameList:
 
 
 def _read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    meta = read_json(path, "dataset JSON")
     out = []
     for name in names:
         if name not in meta:

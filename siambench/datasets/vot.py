@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from siambench.datasets.base import FrameList, Sequence
 from siambench.errors import InputError
-from siambench.textio import image_size, read_column, read_lines, read_regions
+from siambench.textio import image_size, read_column, read_json, read_lines, read_regions
 
 TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 
@@ -24,10 +23,7 @@ def read_vot(folder: Path) -> list[Sequence]:
 
 def read_vot_json(path: Path, root: Path) -> list[Sequence]:
     """pysot's dataset JSON: {name: {img_names, gt_rect, width, height, <tag>: [0/1...]}}."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    meta = read_json(path, "dataset JSON")
     sequences = []
     for name in sorted(meta):
         entry = meta[name]

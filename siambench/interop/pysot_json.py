@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import InputError, SiambenchError
+from siambench.textio import read_json
 
 VOT_TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_MODES = ("link", "copy", "none")
@@ -115,12 +116,7 @@ def detect_kind(meta: dict[str, Any]) -> str:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    meta = read_json(path, "dataset JSON")
     if not isinstance(meta, dict) or not meta:
         raise InputError(path, "expected pysot's {sequence: {img_names, gt_rect, ...}} mapping")
     for name, entry in meta.items():

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from siambench import __version__
 from siambench.errors import InputError, UnknownNameError
 from siambench.scores import ScoreSet, direction
+from siambench.textio import read_yaml
 
 ORIENTATIONS = ("trackers-as-rows", "trackers-as-columns")
 
@@ -120,14 +119,7 @@ class Table:
 # --- loading layouts and references -----------------------------------------------------------
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(path, f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                         line=None if mark is None else mark.line + 1) from None
+    data = read_yaml(path, "table file")
     if not isinstance(data, Mapping):
         raise InputError(path, "expected a mapping at the top level")
     return data

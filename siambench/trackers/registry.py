@@ -31,9 +31,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from siambench.errors import InputError, SiambenchError, UnknownNameError
+from siambench.textio import read_yaml
 
 if TYPE_CHECKING:
     import torch
@@ -212,16 +211,7 @@ def list_trackers() -> list[str]:
 def parse_spec(path: str | Path) -> TrackerSpec:
     """Read and check one spec file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read tracker spec: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", line=line) from exc
+    data = read_yaml(path, "tracker spec")
     if not isinstance(data, dict):
         raise InputError(path, "a tracker spec is a YAML mapping with keys " + ", ".join(_SPEC_KEYS))
     unknown = sorted(set(data) - set(_SPEC_KEYS))
