@@ -24,8 +24,6 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
 from siambench.protocols import PROTOCOLS, Trajectory
+from siambench.textio import atomic_write_text
 from siambench.trackers.registry import TrackerSpec, load_spec
 
 if TYPE_CHECKING:
@@ -132,21 +131,7 @@ def _rate(frames: int, seconds: float) -> float:
 
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 class Ledger:
