@@ -166,3 +166,12 @@ def test_gate_on_real_raw_results(shared_data: Path, tmp_path: Path, capsys: pyt
     _bump(base, "accuracy", 0.006)
     code, out, _ = run_cli(args, capsys)
     assert code == 1 and "WORSE" in out
+
+
+def test_missing_baseline_and_broken_score_file_are_one_line_errors(tmp_path: Path, score_file: Path, capsys) -> None:
+    code, _, err = run_cli(["gate", "--baseline", str(tmp_path / "none.json"), "--scores", str(score_file)], capsys)
+    assert code == 2 and "none.json: baseline not found; create it with --update" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"dataset": "vot2018",\n  oops}')
+    code, _, err = run_cli(["gate", "--baseline", str(broken), "--scores", str(score_file)], capsys)
+    assert code == 2 and "broken.json:2: invalid JSON" in err and err.count("\n") == 1
