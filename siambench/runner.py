@@ -24,8 +24,10 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -253,6 +255,31 @@ def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajector
         store.write_supervised(seq, repetition, traj.lines, traj.times)
 
 
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Recording a finished job takes three writes; a Ctrl-C between them would leave a result on
+    disk that the ledger does not list, and the job would run again on resume. A stop request
+    waits the few milliseconds the writes take instead. Signals can only be caught in the main
+    thread, so elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            # None: a handler installed outside Python, which cannot be put back from here.
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)  # now handled as it would have been: KeyboardInterrupt
+
+
 def _progress(total: int, enabled: bool, label: str) -> Any:
     from tqdm import tqdm
 
@@ -355,11 +382,13 @@ def run(
     with _progress(len(todo), progress, spec.name) as bar, \
             contextlib.closing(engine.run(setup, jobs)) as finished:
         for job, trajectory in finished:
-            # Forget, write, record: each step atomic, so a kill anywhere costs at most this job.
-            ledger.start(protocol, job.sequence_name, key)
-            ledger.forget(protocol, job.sequence_name, job.repetition)
-            _write(store, protocol, job.sequence_name, job.repetition, trajectory)
-            ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info)
+            # Forget, write, record: each step atomic, so a kill anywhere costs at most this
+            # job, and a stop request (Ctrl-C, SIGTERM) waits until the job is recorded.
+            with _signals_held():
+                ledger.start(protocol, job.sequence_name, key)
+                ledger.forget(protocol, job.sequence_name, job.repetition)
+                _write(store, protocol, job.sequence_name, job.repetition, trajectory)
+                ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info)
             summary.add(job.sequence_name, trajectory)
             summary.elapsed_seconds = time.perf_counter() - start
             summary.device = engine.describe()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,36 @@ def test_interrupted_run_resumes(fake_registry, data_root, tmp_path):
     forced = run("still", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", force=True,
                  progress=False)
     assert forced.sequences_run == [first_seq, second_seq]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_stop_request_while_recording_waits_for_the_ledger(fake_registry, data_root, tmp_path,
+                                                           monkeypatch, sig):
+    # The stop arrives just after the result file is written, before the ledger lists it: the
+    # worst moment. The job must still be recorded, so that a resume does not redo it.
+    first_seq, _ = load_dataset("demo", root=data_root).names
+    write_ope = ResultStore.write_ope
+
+    def write_then_signal(self, *args, **kwargs):
+        write_ope(self, *args, **kwargs)
+        signal.raise_signal(sig)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ResultStore, "write_ope", write_then_signal)
+    previous = signal.signal(signal.SIGTERM, interrupt)  # as `siambench run` sets it up
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run("still", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(ledger(tmp_path, "demo", "still")["runs"]["ope"]) == [first_seq]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers put back
+
+    monkeypatch.setattr(ResultStore, "write_ope", write_ope)
+    summary = run("still", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    assert summary.sequences_skipped == [first_seq]
 
 
 def test_incomplete_results_are_redone(fake_registry, data_root, tmp_path):
