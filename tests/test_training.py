@@ -308,7 +308,11 @@ def test_train_refuses_other_adapters_and_the_demo_test_set():
         TrainConfig(init="imagenet").validate()
 
 
-def test_train_command_writes_loadable_weights(tiny_data, tmp_path):
+@pytest.mark.parametrize(("tracker", "key", "lr"), [
+    ("siamrpnpp-alex-demo", "rpn_head.cls.head.3.weight", 1e-3),
+    ("siamfc-demo", "backbone.conv5.0.weight", 1e-4),  # fine-tuning its random twin: small steps
+])
+def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key, lr):
     from click.testing import CliRunner
 
     from siambench.cli import cli
@@ -316,12 +320,13 @@ def test_train_command_writes_loadable_weights(tiny_data, tmp_path):
 
     out = tmp_path / "demo.pth"
     result = CliRunner().invoke(cli, [
-        "train", "--tracker", "siamrpnpp-alex-demo", "--data", str(tiny_data), "--epochs", "1",
+        "train", "--tracker", tracker, "--data", str(tiny_data), "--epochs", "1",
         "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
     ])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1: loss" in result.output and out.is_file()
-    assert "rpn_head.cls.head.3.weight" in read_checkpoint(out) or len(read_checkpoint(out)) > 10
+    assert key in read_checkpoint(out)
+    assert torch.load(out, weights_only=True)["siambench_training"]["config"]["lr"] == lr
 
 
 def test_packaged_demo_weights_resolve_and_are_small():

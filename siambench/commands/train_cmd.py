@@ -29,7 +29,9 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
 @click.option("--pairs", "pairs_per_epoch", type=click.IntRange(min=1), default=400, show_default=True,
               help="Template/search pairs per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (Adam).")
+@click.option("--lr", type=float, default=None,
+              help="Peak learning rate, Adam (default: siamfc 1e-4, fine-tuning its random twin; "
+                   "siamrpn 1e-3).")
 @click.option("--shift", type=float, default=None,
               help="Random search-region shift, search-crop pixels per axis (default: siamfc 8, "
                    "siamrpn 64 as SiamRPN++).")
@@ -51,7 +53,7 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
               help="Store convolution kernels in float32 (default float16: half the size).")
 def train_command(tracker: str, data: Path | None, dataset: str | None, data_root: Path | None,
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
-                  pairs_per_epoch: int, batch_size: int, lr: float, shift: float | None,
+                  pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
                   scale_jitter: float | None, search_size: int | None, frame_range: int, seed: int, device: str,
                   threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
