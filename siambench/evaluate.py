@@ -89,6 +89,17 @@ def _fit(seq_name: str, n_pred: int, n_gt: int, path: Path, strict: bool) -> int
     return min(n_pred, n_gt)
 
 
+def _check_nan(path: Path, nan_rows: np.ndarray, strict: bool) -> None:
+    """NaN boxes are scored as misses (as pysot and got10k do); say so, or fail with strict."""
+    if not len(nan_rows):
+        return
+    line = int(nan_rows[0]) + 1
+    if strict:
+        raise InputError(path, "expected finite box values, got NaN", line)
+    log.warning("%s:%d: NaN in %d box(es); scored as misses (--strict makes this an error)",
+                path, line, len(nan_rows))
+
+
 def score_ope(ds: Dataset, store: ResultStore, strict: bool = False) -> dict:
     per_seq, curves, attrs = {}, [], {}
     missing = []
@@ -101,6 +112,7 @@ def score_ope(ds: Dataset, store: ResultStore, strict: bool = False) -> dict:
 
         pred = read_boxes(path)
         n = _fit(seq.name, len(pred), len(seq), path, strict)
+        _check_nan(path, np.flatnonzero(np.isnan(pred[:n]).any(axis=1)), strict)
         absent = None if seq.absent is None else seq.absent[:n]
         c = ope.sequence_curves(seq.groundtruth[:n, :4], pred[:n], absent)
         curves.append(c)
@@ -142,6 +154,8 @@ def _vot_inputs(ds: Dataset, store: ResultStore, experiment: str, strict: bool) 
         for p in paths:
             traj = read_vot_trajectory(p)
             n = _fit(seq.name, len(traj), len(seq), p, strict)
+            if n and np.isnan(np.concatenate(traj[:n])).any():  # the per-line search is rare
+                _check_nan(p, np.flatnonzero([np.isnan(entry).any() for entry in traj[:n]]), strict)
             reps.append(traj[:n])
         if seq.width <= 0 or seq.height <= 0:
             raise InputError(ds.root, f"{seq.name}: image size unknown (no frames and no size in the annotations)")

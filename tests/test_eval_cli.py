@@ -83,6 +83,28 @@ def test_vot_result_codes_are_validated(tmp_path, capsys, shared_data):
     assert code == 2 and "ants1_001.txt:2: expected a code 0, 1 or 2" in err
 
 
+def test_nan_boxes_are_misses_with_a_warning_or_fail_with_strict(tmp_path, capsys, shared_data):
+    # pysot and got10k score a NaN box as a miss; siambench does too, but says where it is.
+    data, results = _otb_tree(tmp_path, {"Bird1": "10,10,20,20\nnan,12,20,20\n14,14,20,20\n"})
+    args = ["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)]
+    code, _, err = run_cli([*args, "--json", str(tmp_path / "s.json")], capsys)
+    assert code == 0 and "Bird1.txt:2: NaN in 1 box(es); scored as misses" in err
+    bird = json.loads((tmp_path / "s.json").read_text())["trackers"]["mine"]["sequences"]["Bird1"]
+    assert bird["auc"] == pytest.approx(20 / 21 * 2 / 3)
+    code, _, err = run_cli([*args, "--strict"], capsys)
+    assert code == 2 and "Bird1.txt:2: expected finite box values, got NaN" in err
+
+    n = len(json.loads((shared_data / "VOT2018" / "VOT2018.json").read_text())["ants1"]["gt_rect"])
+    folder = tmp_path / "vot" / "VOT2018" / "mine" / "baseline" / "ants1"
+    folder.mkdir(parents=True)
+    (folder / "ants1_001.txt").write_text("1\n" + "NaN,NaN,NaN,NaN\n" + "100,100,50,50\n" * (n - 2))
+    vot_args = ["eval", "-d", "vot2018", "--data-root", str(shared_data), "--results-dir", str(tmp_path / "vot")]
+    code, _, err = run_cli(vot_args, capsys)
+    assert code == 0 and "ants1_001.txt:2: NaN in 1 box(es)" in err
+    code, _, err = run_cli([*vot_args, "--strict"], capsys)
+    assert code == 2 and "ants1_001.txt:2: expected finite box values" in err
+
+
 def test_eval_does_not_import_torch(tmp_path):
     code = ("import sys; from siambench.cli import main\n"
             "try:\n    main(['eval', '--help'])\nexcept SystemExit:\n    pass\n"

@@ -69,7 +69,9 @@ def _render(rows: list[list[str]]) -> list[str]:
               help="Metric definitions: pysot (published tables) or vot-toolkit (0.9.0).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write scores as JSON.")
 @click.option("--per-sequence", is_flag=True, help="Print per-sequence scores too.")
-@click.option("--strict", is_flag=True, help="Fail on results whose length differs from the ground truth.")
+@click.option("--strict", is_flag=True,
+              help="Fail, instead of warning, on results whose length differs from the ground truth, "
+                   "on NaN boxes and on sequences without results.")
 def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict) -> None:
     """Score raw tracking results exactly as the published tables did."""
     from siambench.evaluate import clean_json, evaluate
