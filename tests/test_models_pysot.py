@@ -153,11 +153,27 @@ def test_mismatching_checkpoint_is_one_line_error(alex, tmp_path: Path) -> None:
     assert "rpn_head.loc.head.3.weight (7, 256, 1, 1) vs model (20, 256, 1, 1)" in message
 
 
-def test_unreadable_checkpoint_names_file(tmp_path: Path) -> None:
-    path = tmp_path / "broken.pth"
-    path.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="broken.pth"):
-        read_checkpoint(path)
+class _Pickled:
+    """Stands for a training script's class that a checkpoint pickled beside its tensors."""
+
+
+def test_unreadable_checkpoint_names_file_and_reason_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.pth"
+    torch.save(create_model("siamrpn_alex_dwxcorr").state_dict(), good)
+    unsafe = tmp_path / "objects.pth"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "config": _Pickled()}, unsafe)
+    cases = {
+        b"not a checkpoint": "expected a file written by torch.save",
+        good.read_bytes()[:50_000]: "truncated or damaged",
+        unsafe.read_bytes(): "stores a Python object (test_models_pysot._Pickled) besides tensors",
+    }
+    for i, (content, reason) in enumerate(cases.items()):
+        path = tmp_path / f"broken{i}.pth"
+        path.write_bytes(content)
+        with pytest.raises(InputError) as info:
+            read_checkpoint(path)
+        message = str(info.value)
+        assert str(path) in message and reason in message and "\n" not in message
     with pytest.raises(InputError, match="not found"):
         read_checkpoint(tmp_path / "absent.pth")
 

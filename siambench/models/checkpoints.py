@@ -12,6 +12,7 @@ which files saved before PyTorch 0.4.1 lack and which inference never reads.
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -43,9 +44,27 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(path, f"not a readable PyTorch checkpoint ({first})") from exc
+        raise InputError(path, f"not a readable PyTorch checkpoint: {_load_failure(exc)}") from exc
     return unwrap_state_dict(obj, path)
+
+
+def _load_failure(exc: BaseException) -> str:
+    """torch.load's reason in a few words; its own message runs to a paragraph of advice."""
+    text = str(exc)
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if unsafe:
+        # Loading with weights_only=False would run code from the file; siambench never does.
+        return (f"it stores a Python object ({unsafe.group(1)}) besides tensors, which siambench "
+                "does not unpickle; save just the state dict (torch.save(model.state_dict(), FILE))")
+    if "WeightsUnpickler error" in text or "invalid load key" in text:
+        return "expected a file written by torch.save (a zip archive or a legacy pickle)"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if "central directory" in text or isinstance(exc, EOFError | OSError):
+        # A cut zip archive makes torch seek past its end (EINVAL) or find no directory.
+        return "the file is truncated or damaged"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first.split(". ")[0]
 
 
 def unwrap_state_dict(obj: object, path: str | Path | None = None) -> dict[str, torch.Tensor]:
