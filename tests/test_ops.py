@@ -60,6 +60,28 @@ def test_crop_past_far_corner_and_fully_outside() -> None:
     assert (outside == 7).all()
 
 
+def _crop_on_padded_canvas(image, center, size, avg):
+    """The crop as pysot makes it: pad the whole image with the mean, then slice the square."""
+    half = (size + 1) / 2
+    xmin, ymin = math.floor(center[0] - half + 0.5), math.floor(center[1] - half + 0.5)
+    pad = size + 100  # wider than any square the test asks for reaches past the image
+    canvas = np.empty((image.shape[0] + 2 * pad, image.shape[1] + 2 * pad, 3), np.uint8)
+    canvas[:] = avg  # float into uint8: truncated
+    canvas[pad:-pad, pad:-pad] = image
+    return canvas[ymin + pad : ymin + pad + size, xmin + pad : xmin + pad + size]
+
+
+def test_crop_equals_the_padded_canvas_crop_anywhere() -> None:
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    avg = ops.channel_mean(image)
+    for _ in range(300):
+        size = int(rng.integers(1, 90))
+        center = rng.uniform(-20, 75, size=2)
+        got = ops.crop_patch(image, center, size, size, avg)
+        assert np.array_equal(got, _crop_on_padded_canvas(image, center, size, avg)), (size, center)
+
+
 def test_crop_rounding_modes_differ_only_on_halves() -> None:
     image = _ramp_image()
     avg = np.zeros(3)
