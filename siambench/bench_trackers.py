@@ -17,11 +17,11 @@ import dataclasses
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from siambench.errors import InputError
+from siambench.frames import read_frame
 from siambench.textio import read_regions
 
 TRACKERS = ["siamrpn", "siamrpnpp", "siamrpnpp-alex", "siamrpnpp-mobilev2", "siamfc", "siamfcplus", "siamrpnplus"]
@@ -56,13 +56,7 @@ def read_frames(frames_dir: str | Path, n_frames: int) -> list[np.ndarray]:
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:n_frames]
     if len(paths) < 2:
         raise InputError(folder, f"need at least 2 images ({', '.join(IMAGE_SUFFIXES)})")
-    frames = []
-    for path in paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputError(path, "not a readable image")
-        frames.append(image)
-    return frames
+    return [read_frame(path) for path in paths]
 
 
 def initial_box(frames_dir: str | Path, frame: np.ndarray) -> np.ndarray:
