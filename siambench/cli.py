@@ -7,6 +7,7 @@ Sub-commands live in their own modules and are imported only when invoked, so th
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from siambench import __version__
 from siambench.errors import InputError, UnknownNameError
+from siambench.project_data import project_folder
 from siambench.scores import ScoreSet, direction
 from siambench.textio import read_yaml
 
@@ -23,9 +24,9 @@ ORIENTATIONS = ("trackers-as-rows", "trackers-as-columns")
 
 
 def benchmarks_dir() -> Path:
-    """The benchmarks/ folder of the checkout, or $SIAMBENCH_BENCHMARKS."""
+    """$SIAMBENCH_BENCHMARKS, else the benchmarks/ folder of the checkout or of the install."""
     env = os.environ.get("SIAMBENCH_BENCHMARKS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "benchmarks"
+    return Path(env) if env else project_folder("benchmarks")
 
 
 @dataclass(frozen=True)

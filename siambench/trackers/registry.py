@@ -14,8 +14,8 @@ then registered under the entry point's name. An entry point whose name has no s
 be used directly as a tracker name (with an empty model and hyper section).
 
 Spec files are searched, in order, in ``$SIAMBENCH_TRACKERS`` (one or more folders separated
-by the OS path separator), ``./trackers`` and the ``trackers/`` folder next to the installed
-package (the repository's, for an editable install).
+by the OS path separator), ``./trackers`` and the project's ``trackers/`` folder (the
+checkout's, or the copy an installed wheel carries; see :mod:`siambench.project_data`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from siambench.errors import InputError, SiambenchError, UnknownNameError
+from siambench.project_data import project_folder
 from siambench.textio import read_yaml
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def spec_dirs() -> list[Path]:
     if env:
         candidates += [Path(part).expanduser() for part in env.split(os.pathsep) if part]
     candidates.append(Path.cwd() / "trackers")
-    candidates.append(Path(__file__).resolve().parents[2] / "trackers")
+    candidates.append(project_folder("trackers"))
     seen: set[Path] = set()
     dirs: list[Path] = []
     for folder in candidates:
