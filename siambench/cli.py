@@ -74,12 +74,39 @@ def cli(verbose: bool) -> None:
     _setup_logging(verbose)
 
 
+#: Optional dependencies: import name -> (what to install, the extra that brings it).
+OPTIONAL_MODULES = {
+    "torch": ("torch", "track"),
+    "cv2": ("opencv-python-headless", "track"),
+    "matplotlib": ("matplotlib", "report"),
+    "ray": ("ray[tune]", "ray"),
+    "got10k": ("got10k", "crosscheck"),
+    "vot": ("vot-toolkit", "crosscheck"),
+}
+
+
+def missing_dependency(exc: ModuleNotFoundError) -> str | None:
+    """One line naming the extra to install, when `exc` is about an optional dependency."""
+    top = (exc.name or "").split(".")[0]
+    if top not in OPTIONAL_MODULES:
+        return None
+    package, extra = OPTIONAL_MODULES[top]
+    note = " (scoring, tables and gates work without it)" if extra == "track" else ""
+    return f"this command needs {package}, which is not installed: pip install 'siambench[{extra}]'{note}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: known errors become one line on stderr and exit code 2."""
     try:
         code = cli.main(args=argv, prog_name="siambench", standalone_mode=False)
     except SiambenchError as exc:
         click.echo(f"siambench: error: {exc}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        click.echo(f"siambench: error: {message}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("siambench: aborted", err=True)

@@ -56,7 +56,7 @@ sys.path[:0] = [{repo!r}, {site!r}]
 class NoTorch:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in ("torch", "cv2"):
-            raise ImportError(f"{{name}} is not installed here")
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 
 sys.meta_path.insert(0, NoTorch())
 from siambench.cli import main
@@ -83,3 +83,14 @@ def test_scoring_and_reporting_run_in_a_bare_interpreter_without_torch(args, sha
     assert "Traceback" not in result.stderr
     if args[0] == "eval":
         assert "0.383" in result.stdout
+
+
+def test_tracking_without_torch_is_a_one_line_error_naming_the_extra(tmp_path):
+    code = _BARE.format(repo=str(REPO), site=sysconfig.get_paths()["purelib"])
+    for args in (["run", "--tracker", "siamfc-demo", "--dataset", "demo-ci"], ["models"]):
+        result = subprocess.run([sys.executable, "-S", "-c", code, *args], capture_output=True,
+                                text=True, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == ("siambench: error: this command needs torch, which is not installed: "
+                                 "pip install 'siambench[track]' (scoring, tables and gates work "
+                                 "without it)\n")
