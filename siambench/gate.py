@@ -149,9 +149,14 @@ def failed(changes: Iterable[Change]) -> bool:
     return any(c.status in FAILING for c in changes)
 
 
-def format_changes(changes: list[Change], show_all: bool = False) -> str:
-    """A text table of the entries that moved (or all of them), then a one-line summary."""
-    shown = [c for c in changes if show_all or c.status != "same"]
+def format_changes(changes: list[Change], show_all: bool = False, show_new: bool = False) -> str:
+    """A text table of the entries that moved (or all of them), then a one-line summary.
+
+    Scores the baseline does not list ("new": another tracker, metric or dataset in the same
+    results tree) cannot fail the gate and are only counted, unless `show_new` or `show_all`.
+    """
+    quiet = set() if show_all else {"same"} if show_new else {"same", "new"}
+    shown = [c for c in changes if c.status not in quiet]
 
     def num(value: float | None, signed: bool = False) -> str:
         return "-" if value is None else (f"{value:+.4f}" if signed else f"{value:.4f}")
@@ -168,6 +173,7 @@ def format_changes(changes: list[Change], show_all: bool = False) -> str:
     counts = {s: sum(c.status == s for c in changes) for s in
               ("worse", "missing", "improved", "within", "same", "new")}
     verdict = "FAILED" if failed(changes) else "passed"
+    hidden_new = " (not in the baseline; --all lists them)" if "new" in quiet and counts["new"] else ""
     lines.append(f"gate {verdict}: {len(changes)} scores; "
-                 + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+                 + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + hidden_new)
     return "\n".join(lines) + "\n"

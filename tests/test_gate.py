@@ -13,11 +13,12 @@ from siambench.gate import (
     Tolerances,
     compare,
     failed,
+    format_changes,
     load_baseline,
     parse_tolerances,
     write_baseline,
 )
-from siambench.scores import ScoreEntry, flatten, parse_scores
+from siambench.scores import ScoreEntry, dataset_folders, flatten, parse_scores
 
 SCORES = [
     {"dataset": "vot2018", "variant": "pysot", "siambench_version": "0.1.0", "trackers": {
@@ -132,6 +133,25 @@ def test_compare_statuses() -> None:
     # a different metric variant is a different score, not a comparison across definitions
     other = [ScoreEntry(e.tracker, e.dataset, e.metric, "vot-toolkit", e.value) for e in now]
     assert {c.status for c in compare(other, now)} == {"new", "missing"}
+
+
+def test_scores_the_baseline_lacks_are_counted_not_listed_unless_asked() -> None:
+    now = flatten(parse_scores(SCORES, "x"))
+    extra = ScoreEntry("Other", "otb2015", "auc", "pysot", 0.7)
+    changes = compare([*now, extra], now)
+    text = format_changes(changes)
+    assert "Other" not in text and not failed(changes)
+    assert text.endswith("gate passed: 7 scores; 6 same, 1 new (not in the baseline; --all lists them)\n")
+    assert "Other" in format_changes(changes, show_new=True)
+    assert "Other" in format_changes(changes, show_all=True) and "SiamFC" in format_changes(changes, show_all=True)
+
+
+def test_a_full_demo_run_also_gives_the_ci_subset_scores(tmp_path: Path) -> None:
+    # `siambench demo` writes results/demo; the baseline also lists demo-ci, scored from them.
+    (tmp_path / "demo" / "siamfc-demo").mkdir(parents=True)
+    assert dataset_folders(tmp_path) == {"demo": ["demo", "demo-ci"]}
+    (tmp_path / "demo-ci" / "siamfc-demo").mkdir(parents=True)  # its own results win
+    assert dataset_folders(tmp_path) == {"demo": ["demo"], "demo-ci": ["demo-ci"]}
 
 
 def test_baseline_round_trip_and_top_level_variant(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def _metric_list(specs: tuple[str, ...]) -> list[str] | None:
               help="Dataset annotations root (default $SIAMBENCH_DATA or ./data).")
 @click.option("--variant", default="pysot", show_default=True, help="Metric variant for a results tree.")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with the current scores (atomically).")
-@click.option("--all", "show_all", is_flag=True, help="List unchanged scores too.")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged scores and scores the baseline does not have too.")
 def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs: tuple[str, ...],
                  score_files: tuple[Path, ...], results_dir: Path | None, data_root: Path | None,
                  variant: str, update: bool, show_all: bool) -> None:
@@ -55,7 +55,7 @@ def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs:
     changes = compare(current, previous, tolerances, metrics)
     if update:
         write_baseline(baseline, current)
-        click.echo(format_changes(changes, show_all), nl=False)
+        click.echo(format_changes(changes, show_all, show_new=True), nl=False)
         click.echo(f"baseline {baseline} updated: {len(current)} scores")
         return
     click.echo(format_changes(changes, show_all), nl=False)
