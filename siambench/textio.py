@@ -144,14 +144,20 @@ def image_size(path: Path) -> tuple[int, int]:
             fh.seek(size - 2, os.SEEK_CUR)
 
 
+def _read_document(path: Path, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+
+
 def read_json(path: Path, what: str = "file"):
     """A JSON document; unreadable or invalid files are InputErrors naming the file and line."""
     import json
 
+    text = _read_document(path, what)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
 
@@ -160,10 +166,9 @@ def read_yaml(path: Path, what: str = "file"):
     """A YAML document; unreadable or invalid files are InputErrors naming the file and line."""
     import yaml
 
+    text = _read_document(path, what)
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}",
