@@ -158,6 +158,16 @@ class _Recorder(torch.nn.Module):
         return torch.zeros(x.size(0), 1, 17, 17)
 
 
+def _assert_tracker_crops_like_training(tracker, recorder, style, frame, box) -> None:
+    """The tracker's template and search inputs equal the training crops of the same box."""
+    tracker.init(frame, box)
+    tracker.track(frame)
+    z, fill = crop_template(style, frame, box)
+    x, _ = crop_search(style, frame, box, fill)
+    assert torch.equal(recorder.seen[0], ops.patch_to_tensor(z))
+    assert torch.equal(recorder.seen[1], ops.patch_to_tensor(x))
+
+
 @pytest.mark.parametrize("rgb", [False, True])
 def test_training_crops_equal_the_siamfc_trackers_crops(rgb):
     from siambench.trackers.siamfc import SiamFCConfig, SiamFCTracker
@@ -170,12 +180,7 @@ def test_training_crops_equal_the_siamfc_trackers_crops(rgb):
     box = np.array([101.3, 60.8, 31.0, 45.5])
     recorder = _Recorder(rpn=False)
     tracker = SiamFCTracker(recorder, SiamFCConfig(scale_num=1), rgb=rgb)
-    tracker.init(frame, box)
-    tracker.track(frame)
-    z, fill = crop_template(style, frame, box)
-    x, _ = crop_search(style, frame, box, fill)
-    assert torch.equal(recorder.seen[0], ops.patch_to_tensor(z))
-    assert torch.equal(recorder.seen[1], ops.patch_to_tensor(x))
+    _assert_tracker_crops_like_training(tracker, recorder, style, frame, box)
 
 
 def test_training_crops_equal_the_siamrpn_trackers_crops():
@@ -189,12 +194,7 @@ def test_training_crops_equal_the_siamrpn_trackers_crops():
     box = np.array([181.2, 40.4, 28.0, 36.0])
     recorder = _Recorder(rpn=True)
     tracker = SiamRPNTracker(recorder, cfg)
-    tracker.init(frame, box)
-    tracker.track(frame)
-    z, fill = crop_template(style, frame, box)
-    x, _ = crop_search(style, frame, box, fill)
-    assert torch.equal(recorder.seen[0], ops.patch_to_tensor(z))
-    assert torch.equal(recorder.seen[1], ops.patch_to_tensor(x))
+    _assert_tracker_crops_like_training(tracker, recorder, style, frame, box)
     assert crop_style(spec).search_size == 255  # pysot trains on 255 whatever it tracks with
 
 
