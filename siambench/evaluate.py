@@ -35,14 +35,13 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root)
     folders = (ds.results_name, *ds.results_aliases)
     found = list_trackers(Path(results_dir), folders)
+    where = " or ".join(str(Path(results_dir) / f) for f in folders)
     if trackers:
         missing = [t for t in trackers if t not in found]
         if missing:
-            where = " or ".join(str(Path(results_dir) / f) for f in folders)
             raise InputError(None, f"no results for tracker(s) {', '.join(missing)} under {where}")
         found = {t: found[t] for t in trackers}
     if not found:
-        where = " or ".join(str(Path(results_dir) / f) for f in folders)
         raise InputError(None, f"no raw results for {ds.name}: expected tracker folders under {where}")
     out = {"dataset": ds.name, "variant": variant, "siambench_version": __version__, "trackers": {}}
     for name, base in found.items():
