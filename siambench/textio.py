@@ -98,10 +98,24 @@ def read_column(path: Path, dtype=np.float64) -> np.ndarray:
     return np.asarray(out, dtype=dtype)
 
 
+def os_reason(exc: OSError) -> str:
+    """The short reason of an OSError ("Permission denied"), without errno numbers or paths."""
+    return exc.strerror or type(exc).__name__
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write through a temporary file in the same folder and rename: never a half-written file.
+
+    Any OSError (permission, a folder in the way, no space) is an InputError naming the file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "cannot write: a folder is in the way (expected a file path)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InputError(path, f"cannot write ({os_reason(exc)})") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
@@ -111,9 +125,42 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(path, f"cannot write ({os_reason(exc)})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable_file(path: Path) -> None:
+    """Fail now, before any long work, when `path` could not be written later.
+
+    The nearest existing folder on the way must be writable, and `path` itself must not be a
+    folder. Nothing is created.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "cannot write: a folder is in the way (expected a file path)")
+    check_writable_dir(path.parent)
+
+
+def check_writable_dir(folder: Path) -> None:
+    """Fail now when files could not be created in `folder` (or in the folders it would need)."""
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError(probe, "cannot write: a file is in the way (expected a folder)")
+    try:  # try it: permission bits alone do not tell (root, read-only mounts, ACLs)
+        fd, tmp = tempfile.mkstemp(prefix=".siambench-probe.", dir=probe)
+    except OSError as exc:
+        raise InputError(probe, f"cannot write in this folder ({os_reason(exc)})") from None
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def atomic_write_lines(path: Path, lines: Iterable[str]) -> None:
