@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"siambench: error: {message}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        # The readers and writers turn OSError into InputError; this is the net under them, so
+        # that a permission or disk problem is never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"siambench: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("siambench: aborted", err=True)
         sys.exit(130)

@@ -20,7 +20,17 @@ from siambench.datasets import Dataset, load_dataset
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.metrics import VARIANTS, ope
 from siambench.metrics import vot as vot_metrics
-from siambench.results import SUPERVISED_DIR, UNSUPERVISED_DIR, ResultStore, list_trackers
+from siambench.results import (
+    FAILURE,
+    INIT,
+    SUPERVISED_DIR,
+    UNSUPERVISED_DIR,
+    ResultIndex,
+    ResultStore,
+    list_trackers,
+    read_boxes,
+    read_vot_trajectory,
+)
 
 log = logging.getLogger("siambench")
 
@@ -51,19 +61,23 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
 
 
 def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", strict: bool = False) -> dict:
-    """Scores of one tracker's raw results; the experiments present decide what is computed."""
+    """Scores of one tracker's raw results; the experiments present decide what is computed.
+
+    Which files are scored is :class:`siambench.results.ResultIndex`'s answer: the ledger's files
+    in a folder siambench wrote, the named files in a foreign one.
+    """
+    index = ResultIndex(store, strict)
+    index.check_unlisted()
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
-        _merge(result, score_ope(ds, store, strict))
+        _merge(result, score_ope(ds, index))
         return result
-    ran = False
-    if (store.root / SUPERVISED_DIR).is_dir():
-        _merge(result, score_supervised(ds, store, variant, strict))
-        ran = True
-    if (store.root / UNSUPERVISED_DIR).is_dir():
-        _merge(result, score_unsupervised(ds, store, variant, strict))
-        ran = True
-    if not ran:
+    experiments = index.experiments()
+    if SUPERVISED_DIR in experiments:
+        _merge(result, score_supervised(ds, index, variant))
+    if UNSUPERVISED_DIR in experiments:
+        _merge(result, score_unsupervised(ds, index, variant))
+    if not experiments:
         raise InputError(store.root, f"expected a {SUPERVISED_DIR}/ or {UNSUPERVISED_DIR}/ folder of VOT results")
     return result
 
@@ -72,6 +86,9 @@ def _merge(into: dict, part: dict) -> None:
     for key in ("curves", "tags", "attributes"):
         if key in part["overall"] and key in into["overall"]:
             into["overall"][key].update(part["overall"].pop(key))
+    for key in ("sequences_scored", "frames"):  # the completeness a gate checks: the lesser
+        if key in part["overall"] and key in into["overall"]:
+            part["overall"][key] = min(part["overall"][key], into["overall"][key])
     into["overall"].update(part["overall"])
     for seq, values in part["sequences"].items():
         into["sequences"].setdefault(seq, {}).update(values)
@@ -88,37 +105,47 @@ def _fit(seq_name: str, n_pred: int, n_gt: int, path: Path, strict: bool) -> int
     return min(n_pred, n_gt)
 
 
-def _check_nan(path: Path, nan_rows: np.ndarray, strict: bool) -> None:
-    """NaN boxes are scored as misses (as pysot and got10k do); say so, or fail with strict."""
-    if not len(nan_rows):
+def _check_finite(path: Path, values: list[np.ndarray] | np.ndarray, strict: bool) -> None:
+    """NaN and infinite boxes are scored as misses (as pysot and got10k do NaN); say so, or fail."""
+    bad = [i for i, v in enumerate(values) if not np.isfinite(v).all()]
+    if not bad:
         return
-    line = int(nan_rows[0]) + 1
+    kind = "NaN" if all(np.isnan(values[i]).any() and not np.isinf(values[i]).any() for i in bad) else "infinity"
     if strict:
-        raise InputError(path, "expected finite box values, got NaN", line)
-    log.warning("%s:%d: NaN in %d box(es); scored as misses (--strict makes this an error)",
-                path, line, len(nan_rows))
+        raise InputError(path, f"expected finite box values, got {kind}", bad[0] + 1)
+    log.warning("%s:%d: %s in %d box(es); scored as misses (--strict makes this an error)",
+                path, bad[0] + 1, kind, len(bad))
 
 
-def score_ope(ds: Dataset, store: ResultStore, strict: bool = False) -> dict:
+def _as_misses(values: np.ndarray) -> np.ndarray:
+    """Infinite values become NaN, which every metric scores as a miss."""
+    return np.where(np.isinf(values), np.nan, values)
+
+
+def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = False) -> dict:
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    strict = index.strict
     per_seq, curves, attrs = {}, [], {}
     missing = []
+    frames = 0
     for seq in ds:
-        path = store.find_ope(seq.name)
+        path = index.ope(seq.name)
         if path is None:
             missing.append(seq.name)
             continue
-        from siambench.results import read_boxes
-
         pred = read_boxes(path)
         n = _fit(seq.name, len(pred), len(seq), path, strict)
-        _check_nan(path, np.flatnonzero(np.isnan(pred[:n]).any(axis=1)), strict)
+        if not np.isfinite(pred[:n]).all():
+            _check_finite(path, pred[:n], strict)
+        pred = _as_misses(pred)
         absent = None if seq.absent is None else seq.absent[:n]
         c = ope.sequence_curves(seq.groundtruth[:n, :4], pred[:n], absent)
         curves.append(c)
+        frames += n
         per_seq[seq.name] = ope.summarise(c)
         for a in seq.attributes:
             attrs.setdefault(a, []).append(c)
-    _check_missing(missing, ds, store, strict)
+    _check_missing(missing, ds, index.store, strict)
     mean = ope.mean_curves(curves)
     overall = ope.summarise(mean)
     overall["curves"] = {k: v.tolist() for k, v in mean.items()}
@@ -127,6 +154,7 @@ def score_ope(ds: Dataset, store: ResultStore, strict: bool = False) -> dict:
         m = ope.mean_curves(cs)
         overall["attributes"][a] = {**ope.summarise(m), "sequences": len(cs), "success_curve": m["success"].tolist()}
     overall["sequences_scored"] = len(curves)
+    overall["frames"] = frames
     return {"overall": overall, "sequences": per_seq}
 
 
@@ -140,42 +168,76 @@ def _check_missing(missing: list[str], ds: Dataset, store: ResultStore, strict: 
                 store.tracker, len(missing), ", ".join(missing[:5]))
 
 
-def _vot_inputs(ds: Dataset, store: ResultStore, experiment: str, strict: bool) -> list[vot_metrics.VotSequence]:
-    out, missing = [], []
+def _check_supervised(path: Path, traj: list[np.ndarray]) -> None:
+    """A supervised trajectory starts with an initialisation and holds at least one region."""
+    if traj[0].size != 1 or int(traj[0][0]) != INIT:
+        raise InputError(path, f"expected {INIT} (initialisation) on the first line of a supervised result", 1)
+    if len(traj) > 1 and all(e.size == 1 for e in traj):
+        codes = {int(e[0]) for e in traj}
+        what = "failure codes" if FAILURE in codes else "codes"
+        raise InputError(path, f"expected regions after the initialisation, got only {what}")
+
+
+def _vot_inputs(ds: Dataset, index: ResultIndex, experiment: str) -> list[vot_metrics.VotSequence]:
+    strict = index.strict
+    out, missing, counts = [], [], {}
     for seq in ds:
-        paths = store.find_vot(seq.name, experiment)
+        paths = index.vot(seq.name, experiment)
         if not paths:
             missing.append(seq.name)
             continue
-        from siambench.results import read_vot_trajectory
-
         reps = []
         for p in paths:
             traj = read_vot_trajectory(p)
+            if experiment == SUPERVISED_DIR:
+                _check_supervised(p, traj)
             n = _fit(seq.name, len(traj), len(seq), p, strict)
-            if n and np.isnan(np.concatenate(traj[:n])).any():  # the per-line search is rare
-                _check_nan(p, np.flatnonzero([np.isnan(entry).any() for entry in traj[:n]]), strict)
+            if n and not np.isfinite(np.concatenate(traj[:n])).all():  # the per-line search is rare
+                _check_finite(p, traj[:n], strict)
+                traj = [_as_misses(entry) for entry in traj]
             reps.append(traj[:n])
         if seq.width <= 0 or seq.height <= 0:
             raise InputError(ds.root, f"{seq.name}: image size unknown (no frames and no size in the annotations)")
+        counts[seq.name] = len(reps)
         out.append(vot_metrics.VotSequence(seq.name, seq.groundtruth, seq.width, seq.height, reps, seq.tags))
-    _check_missing(missing, ds, store, strict)
+    _check_missing(missing, ds, index.store, strict)
+    _check_repetitions(index, experiment, counts)
     return out
 
 
-def score_supervised(ds: Dataset, store: ResultStore, variant: str = "pysot", strict: bool = False) -> dict:
-    sequences = _vot_inputs(ds, store, SUPERVISED_DIR, strict)
+def _check_repetitions(index: ResultIndex, experiment: str, counts: dict[str, int]) -> None:
+    """Unequal repetition counts are reported (an interrupted or partial run, a mixed folder)."""
+    if len(set(counts.values())) <= 1:
+        return
+    fewest = min(counts, key=counts.get)
+    most = max(counts, key=counts.get)
+    index.problem(index.store.root / experiment,
+                  f"sequences have unequal repetition counts ({counts[fewest]} for {fewest}, {counts[most]} "
+                  f"for {most})")
+
+
+def score_supervised(ds: Dataset, results: ResultIndex | ResultStore, variant: str = "pysot",
+                     strict: bool = False) -> dict:
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    sequences = _vot_inputs(ds, index, SUPERVISED_DIR)
     if variant == "pysot":
         tags = tuple(t for t in VOT_TAGS if t == "all" or any(t in s.tags for s in sequences) or t == "empty")
         if not any(s.tags for s in sequences):
             tags = ("all",)
-        return vot_metrics.pysot_supervised(sequences, ds.eao_interval, tags)
-    return vot_metrics.votkit_supervised(sequences, ds.eao_interval)
+        scores = vot_metrics.pysot_supervised(sequences, ds.eao_interval, tags)
+    else:
+        scores = vot_metrics.votkit_supervised(sequences, ds.eao_interval)
+    scores["overall"]["sequences_scored"] = len(sequences)
+    return scores
 
 
-def score_unsupervised(ds: Dataset, store: ResultStore, variant: str = "pysot", strict: bool = False) -> dict:
-    sequences = _vot_inputs(ds, store, UNSUPERVISED_DIR, strict)
-    return vot_metrics.unsupervised(sequences, variant)
+def score_unsupervised(ds: Dataset, results: ResultIndex | ResultStore, variant: str = "pysot",
+                       strict: bool = False) -> dict:
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    sequences = _vot_inputs(ds, index, UNSUPERVISED_DIR)
+    scores = vot_metrics.unsupervised(sequences, variant)
+    scores["overall"]["sequences_scored"] = len(sequences)
+    return scores
 
 
 def clean_json(value):

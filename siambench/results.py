@@ -13,6 +13,7 @@ tolerates both. Writing is atomic.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ INIT, FAILURE, SKIPPED = 1, 2, 0
 SUPERVISED_DIR = "baseline"
 UNSUPERVISED_DIR = "unsupervised"
 
+log = logging.getLogger("siambench")
+
 Entry = np.ndarray  # one frame of a VOT trajectory: a code (1 value) or a region (4 or 8 values)
 
 
@@ -36,16 +39,23 @@ def _norm(name: str) -> str:
 
 
 def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
+    """`<stem><suffix>` in `folder`, or the one file whose name is a spelling of it.
+
+    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) without an exact match are
+    an error naming both: picking one by directory order would score whichever came first.
+    """
     exact = folder / f"{stem}{suffix}"
     if exact.is_file():
         return exact
     if not folder.is_dir():
         return None
     key = _norm(stem)
-    for path in folder.iterdir():
-        if path.name.endswith(suffix) and _norm(path.name[: -len(suffix)]) == key:
-            return path
-    return None
+    found = sorted(p for p in folder.iterdir()
+                   if p.name.endswith(suffix) and p.is_file() and _norm(p.name[: -len(suffix)]) == key)
+    if len(found) > 1:
+        raise InputError(found[0], f"ambiguous result files for sequence {stem!r}: {found[0].name} and "
+                                   f"{found[1].name}; keep one")
+    return found[0] if found else None
 
 
 def _find_dir(folder: Path, name: str) -> Path | None:
@@ -55,10 +65,36 @@ def _find_dir(folder: Path, name: str) -> Path | None:
     if not folder.is_dir():
         return None
     key = _norm(name)
-    for path in folder.iterdir():
-        if path.is_dir() and _norm(path.name) == key:
-            return path
-    return None
+    found = sorted(p for p in folder.iterdir() if p.is_dir() and _norm(p.name) == key)
+    if len(found) > 1:
+        raise InputError(found[0], f"ambiguous result folders for sequence {name!r}: {found[0].name} and "
+                                   f"{found[1].name}; keep one")
+    return found[0] if found else None
+
+
+_REPETITION = re.compile(r"(.+)_(\d{3})\.txt")
+
+
+def repetition_files(folder: Path, sequence: str) -> tuple[list[Path], list[Path]]:
+    """A foreign VOT sequence folder's repetition files, and the files it holds for other names.
+
+    The repetition rule: a file counts when it is named ``<name>_NNN.txt`` with ``<name>`` a
+    spelling of the sequence's name (pysot's and vot-toolkit's layout), sorted by N. A
+    ``*_NNN.txt`` file named for anything else (``backup_001.txt``, another sequence's copy) is
+    not a repetition of this sequence.
+    """
+    reps, others = [], []
+    key = _norm(sequence)
+    for path in sorted(folder.iterdir()):
+        match = _REPETITION.fullmatch(path.name)
+        if match is None or not path.is_file():
+            continue
+        (reps if _norm(match.group(1)) == key else others).append(path)
+    numbers = [int(_REPETITION.fullmatch(p.name).group(2)) for p in reps]
+    if len(set(numbers)) != len(numbers):
+        dupes = [p.name for p, n in zip(reps, numbers, strict=True) if numbers.count(n) > 1]
+        raise InputError(folder, f"two files for one repetition: {dupes[0]} and {dupes[1]}; keep one")
+    return [p for _, p in sorted(zip(numbers, reps, strict=True))], others
 
 
 def read_boxes(path: Path) -> np.ndarray:
@@ -161,12 +197,16 @@ class ResultStore:
         return path
 
     def find_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Path]:
-        """Repetition files of a sequence, sorted; empty when the sequence has no results."""
+        """Repetition files of a sequence by the repetition rule; empty when it has none."""
         exp_dir = _find_dir(self.root, experiment)
         folder = _find_dir(exp_dir, seq) if exp_dir is not None else None
         if folder is None:
             return []
-        return sorted(p for p in folder.glob("*.txt") if re.search(r"_\d{3}\.txt$", p.name))
+        reps, others = repetition_files(folder, seq)
+        if others:
+            log.warning("%s: %d file(s) named for another sequence ignored (%s)", folder, len(others),
+                        ", ".join(p.name for p in others[:3]))
+        return reps
 
     def read_ope(self, seq: str) -> np.ndarray:
         path = self.find_ope(seq)
@@ -201,6 +241,79 @@ class ResultStore:
             return len(read_lines(path)) == n_frames
         except InputError:
             return False
+
+
+EXPERIMENT_PROTOCOLS = {SUPERVISED_DIR: "supervised", UNSUPERVISED_DIR: "unsupervised"}
+
+
+class ResultIndex:
+    """Which files of one tracker folder are its results.
+
+    A folder siambench wrote has a ledger (:mod:`siambench.ledger`): its results are exactly the
+    files the ledger lists, each checked against its recorded SHA-256, and any other result file
+    in the folder (a leftover, a backup, a copy) is reported and never scored. A foreign folder
+    (imported, or another toolkit's) has no ledger: its files are found by name, with the
+    repetition rule of :func:`repetition_files`. Problems warn, or with `strict` are errors.
+    """
+
+    def __init__(self, store: ResultStore, strict: bool = False) -> None:
+        from siambench.ledger import Ledger
+
+        self.store = store
+        self.strict = strict
+        self.ledger = Ledger.existing(store.root)
+
+    def problem(self, path: Path | None, message: str) -> None:
+        if self.strict:
+            raise InputError(path, message)
+        log.warning("%s", message if path is None else f"{path}: {message}")
+
+    def experiments(self) -> list[str]:
+        """The VOT experiments (baseline, unsupervised) this folder holds results of."""
+        if self.ledger is not None:
+            listed = set(self.ledger.protocols())
+            return [e for e, protocol in EXPERIMENT_PROTOCOLS.items() if protocol in listed]
+        return [e for e in EXPERIMENT_PROTOCOLS if (self.store.root / e).is_dir()]
+
+    def ope(self, seq: str) -> Path | None:
+        if self.ledger is None:
+            return self.store.find_ope(seq)
+        listed = self._listed("ope", seq)
+        return listed[0] if listed else None
+
+    def vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Path]:
+        if self.ledger is None:
+            return self.store.find_vot(seq, experiment)
+        return self._listed(EXPERIMENT_PROTOCOLS[experiment], seq)
+
+    def _listed(self, protocol: str, seq: str) -> list[Path]:
+        from siambench.ledger import file_sha256
+
+        paths = []
+        for path, digest in self.ledger.files(protocol, seq).values():
+            if not path.is_file():
+                self.problem(path, "listed in the results ledger but missing; the sequence has no result")
+                return []
+            if file_sha256(path) != digest:
+                self.problem(path, "changed since siambench wrote it (its hash differs from the ledger's); "
+                                   "scoring it as it is now")
+            paths.append(path)
+        return paths
+
+    def check_unlisted(self) -> list[Path]:
+        """Report the result files of a ledger folder that the ledger does not list."""
+        if self.ledger is None:
+            return []
+        listed = self.ledger.listed_paths()
+        stray = sorted(p for p in self.store.root.rglob("*.txt")
+                       if p not in listed and not p.name.startswith(".") and not p.name.endswith("_time.txt")
+                       and p.is_file())
+        if stray:
+            names = ", ".join(str(p.relative_to(self.store.root)) for p in stray[:3])
+            more = f" and {len(stray) - 3} more" if len(stray) > 3 else ""
+            self.problem(self.store.root, f"{len(stray)} result file(s) not written by the run the ledger "
+                                          f"records are not scored: {names}{more}")
+        return stray
 
 
 def list_trackers(results_dir: Path, dataset_folders: tuple[str, ...]) -> dict[str, Path]:

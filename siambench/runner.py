@@ -1,15 +1,19 @@
 """``siambench run``: a tracker over a dataset, with resume, progress and speed summary.
 
 Results go to the pysot layouts through :class:`siambench.results.ResultStore`. Beside them,
-``<results>/<DATASET>/<tracker>/.siambench.json`` (the *ledger*) records, per protocol and
-sequence, the *run key* of the finished run: a digest of the tracker spec and of the weights
-file's bytes (or "random-init" / "no weights"). A rerun skips a sequence whose results are
-complete and whose key matches; anything else (missing, truncated, other spec or weights) is
-run again, so an interrupted run resumes where it stopped. ``force`` reruns everything.
+``<results>/<DATASET>/<tracker>/.siambench.json`` (the *ledger*, :mod:`siambench.ledger`) records,
+per protocol, sequence and repetition, the file written and its SHA-256, under the *run key* of
+the finished run: a digest of the tracker spec and of the weights file's bytes (or "random-init" /
+"no weights"). A rerun skips a repetition that the ledger lists under the same key whose file is
+unchanged on disk; anything else (missing, truncated, edited, other spec or weights) is run again,
+so an interrupted run resumes where it stopped. ``force`` reruns everything. A rerun with fewer
+repetitions deletes the ones it supersedes, so the folder always holds exactly the last run.
 
-The ledger entry of a sequence is removed before its results are rewritten and added back
-after they are written (both writes atomic), so a crash in between can never leave old results
-labelled with the new key, or new ones with the old.
+A run holds the folder's lock (see :mod:`siambench.ledger`) from planning to the last write: a
+second run into the same tracker folder waits for it (or fails, with ``wait=False``). The ledger
+entry of a repetition is removed before its file is rewritten and added back after it is
+written (each write atomic), so a crash in between can never leave old results labelled with the
+new key, or new ones with the old.
 
 The unfinished work is planned as independent jobs (one per sequence and repetition, longest
 first) and handed to an executor (:mod:`siambench.execution`): this process, local worker
@@ -21,9 +25,9 @@ do not depend on the executor, and a run killed at any point resumes with the jo
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import hashlib
-import json
+import logging
+import re
 import signal
 import threading
 import time
@@ -35,15 +39,17 @@ from typing import TYPE_CHECKING, Any
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
+from siambench.ledger import LEDGER_NAME, Ledger
 from siambench.protocols import PROTOCOLS, Trajectory
-from siambench.textio import atomic_write_text
+from siambench.textio import check_writable_dir
 from siambench.trackers.registry import TrackerSpec, load_spec
 
 if TYPE_CHECKING:
     from siambench.datasets import Dataset
 
-LEDGER_NAME = ".siambench.json"
-LEDGER_FORMAT = 1
+log = logging.getLogger("siambench")
+__all__ = ["LEDGER_NAME", "Ledger", "RunSummary", "run", "run_key"]
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,6 +78,7 @@ class RunSummary:
     wall_seconds: float = 0.0  # whole per-sequence loops, frame waits included
     workers: int = 1  # processes or actors that tracked in parallel
     elapsed_seconds: float = 0.0  # from the first job handed out to the last result written
+    removed_files: list[Path] = field(default_factory=list)  # superseded repetitions deleted
 
     @property
     def fps(self) -> float:
@@ -119,6 +126,9 @@ class RunSummary:
                 lines.append(f"throughput: {self.throughput:.1f} frames/s with {self.workers} workers")
         if self.protocol == "supervised" and self.sequences_run:
             lines.append(f"failures: {self.failures}")
+        if self.removed_files:
+            lines.append(f"removed {len(self.removed_files)} superseded repetition file(s) "
+                         f"(this run has fewer repetitions)")
         lines.append(f"results: {self.results_dir}")
         return "\n".join(lines)
 
@@ -128,65 +138,8 @@ def _rate(frames: int, seconds: float) -> float:
 
 
 # --------------------------------------------------------------------------------------------
-# Ledger
+# Run keys
 # --------------------------------------------------------------------------------------------
-
-
-def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
-
-
-class Ledger:
-    """Which sequences of one tracker's results are finished, and with which run key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        empty = {"format": LEDGER_FORMAT, "runs": {}, "keys": {}}
-        if not self.path.is_file():
-            return empty
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            # A damaged ledger only costs a rerun: treat every sequence as unfinished.
-            return empty
-        if not isinstance(data, dict) or data.get("format") != LEDGER_FORMAT:
-            return empty
-        data.setdefault("runs", {})
-        data.setdefault("keys", {})
-        return data
-
-    def done(self, protocol: str, sequence: str, repetition: int, key: str) -> bool:
-        entry = self.data["runs"].get(protocol, {}).get(sequence)
-        return bool(entry) and entry.get("key") == key and repetition in entry.get("repetitions", [])
-
-    def start(self, protocol: str, sequence: str, key: str) -> None:
-        """Forget a sequence's entry unless it is for `key` (its results are about to change)."""
-        runs = self.data["runs"].setdefault(protocol, {})
-        entry = runs.get(sequence)
-        if entry is not None and entry.get("key") != key:
-            del runs[sequence]
-            self._save()
-
-    def forget(self, protocol: str, sequence: str, repetition: int) -> None:
-        entry = self.data["runs"].get(protocol, {}).get(sequence)
-        if entry and repetition in entry.get("repetitions", []):
-            entry["repetitions"].remove(repetition)
-            self._save()
-
-    def finish(self, protocol: str, sequence: str, repetition: int, key: str, info: dict[str, Any]) -> None:
-        runs = self.data["runs"].setdefault(protocol, {})
-        entry = runs.setdefault(sequence, {"key": key, "repetitions": []})
-        if repetition not in entry["repetitions"]:
-            entry["repetitions"] = sorted([*entry["repetitions"], repetition])
-        entry["finished"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        self.data["keys"][key] = info
-        self._save()
-
-    def _save(self) -> None:
-        _atomic_write_json(self.path, self.data)
 
 
 def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool) -> tuple[str, dict[str, Any]]:
@@ -304,6 +257,9 @@ def run(
     executor: str = "local",
     address: str | None = None,
     threads: int | None = None,
+    batch: int | str | None = None,
+    precision: str = "fp32",
+    wait: bool = True,
 ) -> RunSummary:
     """Run `tracker` on `dataset` and store the raw results; see the module docstring.
 
@@ -313,6 +269,8 @@ def run(
     workers, gpus, executor, address: where the jobs run (see :func:`make_executor`); by
     default in this process. threads: torch threads per worker (default: the cores shared
     out among several workers; a single worker leaves torch's setting alone).
+    batch, precision: the batched engine (see :func:`make_executor`); None runs one job at a time.
+    wait: when another process is writing the same tracker folder, wait for it (True) or fail.
     """
     from siambench.datasets import Dataset, load_dataset
     from siambench.execution import parse_gpus
@@ -333,27 +291,43 @@ def run(
     selected = _select_sequences(ds, sequences)
 
     gpu_list = parse_gpus(gpus)
+    engine_options: dict[str, Any] = {}
+    if batch is not None:  # passed only when asked for, so executors without an engine still work
+        engine_options["batch"] = batch
+    if precision != "fp32":
+        engine_options["precision"] = precision
     engine = make_executor(executor, workers=workers, gpus=gpu_list, address=address, device=device,
-                           threads=threads)
+                           threads=threads, **engine_options)
     count = getattr(engine, "workers", None) or 1
     weights_path = None if random_init else resolve_weights(spec, weights)
     key, key_info = run_key(spec, weights_path, random_init)
 
     results_dir = Path(results_dir)
     store = ResultStore(results_dir, ds.results_name, spec.name)
-    ledger = Ledger(results_dir / ds.results_name / spec.name / LEDGER_NAME)
+    check_writable_dir(store.root)  # a read-only folder fails now, not after the first sequence
     summary = RunSummary(
         tracker=spec.name,
         dataset=ds.name,
         protocol=protocol,
-        results_dir=results_dir / ds.results_name / spec.name,
+        results_dir=store.root,
         device=engine.describe(),
         weights=weights_path,
         random_init=random_init,
         run_key=key,
         workers=count,
     )
+    ledger = Ledger(store.root)
+    with ledger.lock(wait=wait, on_wait=log.warning):
+        _run_locked(ledger, store, engine, spec, ds, selected, protocol, repetitions, force, key, key_info,
+                    weights_path, random_init, device, threads, executor, progress, summary)
+    return summary
 
+
+def _run_locked(ledger: Ledger, store: Any, engine: Any, spec: TrackerSpec, ds: Any, selected: list[Any],
+                protocol: str, repetitions: int, force: bool, key: str, key_info: dict[str, Any],
+                weights_path: Path | None, random_init: bool, device: str, threads: int | None,
+                executor: str, progress: bool, summary: RunSummary) -> None:
+    """The run proper, while this process holds the results folder's lock."""
     todo: list[tuple[Any, list[int]]] = []
     for seq in selected:
         n = len(seq.groundtruth)
@@ -368,13 +342,15 @@ def run(
             todo.append((seq, pending))
         else:
             summary.sequences_skipped.append(seq.name)
+            summary.removed_files += _remove_superseded(ledger, protocol, seq.name, repetitions)
     if not todo:
-        return summary
+        return
     for seq, _ in todo:  # fail before the long run, not in the middle of it
         _check_frames(seq)
 
     jobs = plan_jobs(spec.spec_hash(), ds.name, todo)
     left = {seq.name: len(reps) for seq, reps in todo}  # jobs outstanding per sequence
+    count = summary.workers
     # Ray actors hold one thread each unless told otherwise; local workers share the cores.
     per_worker = (threads or 1) if executor == "ray" else worker_threads(count, threads)
     setup = TrackerSetup(spec, protocol, weights_path, random_init, device, per_worker)
@@ -388,14 +364,39 @@ def run(
                 ledger.start(protocol, job.sequence_name, key)
                 ledger.forget(protocol, job.sequence_name, job.repetition)
                 _write(store, protocol, job.sequence_name, job.repetition, trajectory)
-                ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info)
+                ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info,
+                              times=trajectory.times is not None)
             summary.add(job.sequence_name, trajectory)
             summary.elapsed_seconds = time.perf_counter() - start
             summary.device = engine.describe()
             summary.workers = getattr(engine, "workers", 1)
             left[job.sequence_name] -= 1
             if not left[job.sequence_name]:
+                summary.removed_files += _remove_superseded(ledger, protocol, job.sequence_name, repetitions)
                 bar.set_description(f"{spec.name} {job.sequence_name}")
                 bar.set_postfix(fps=f"{summary.fps:.1f}")
                 bar.update(1)
-    return summary
+
+
+def _remove_superseded(ledger: Ledger, protocol: str, sequence: str, repetitions: int) -> list[Path]:
+    """Delete the repetition files above `repetitions` of a sequence: this run supersedes them.
+
+    Those the ledger lists go with their entries; files named like siambench's own repetition
+    files (``<seq>_NNN.txt``, N above the count) that an interrupted earlier run left unlisted go
+    too, so the folder holds exactly the repetitions of the last run. Other files are left alone
+    (``siambench eval`` warns about them).
+    """
+    if protocol != "supervised":
+        return []
+    with _signals_held():
+        removed = ledger.prune(protocol, sequence, repetitions)
+        folder = ledger.root / "baseline" / sequence
+        pattern = re.compile(rf"{re.escape(sequence)}_(\d{{3}})\.txt")
+        if folder.is_dir():
+            for path in folder.iterdir():
+                match = pattern.fullmatch(path.name)
+                if match and int(match.group(1)) > repetitions and path not in removed:
+                    removed.append(path)
+        for path in removed:
+            path.unlink(missing_ok=True)
+    return removed

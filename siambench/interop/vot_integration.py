@@ -24,6 +24,8 @@ and ``<seq>_NNN_time.value``) into siambench's tree (``<DATASET>/<T>/{baseline,u
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import sys
 from pathlib import Path
@@ -32,8 +34,12 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import InputError, SiambenchError
+from siambench.ledger import Ledger
+from siambench.results import EXPERIMENT_PROTOCOLS, ResultStore, read_vot_trajectory
+from siambench.textio import read_column
 
 WRAPPER_PREFIX = "siambench_vot_"
+log = logging.getLogger("siambench")
 EXPERIMENT_DIRS = ("baseline", "unsupervised")  # the toolkit's experiment names siambench reads
 
 
@@ -255,6 +261,21 @@ def read_vot_binary(path: Path) -> list[np.ndarray]:
 
 
 
+def _import_sequence(store: ResultStore, seq_dir: Path, experiment: str) -> dict[int, Path]:
+    """Copy one sequence's repetitions (text or binary) into siambench's layout."""
+    runs = sorted(p for p in seq_dir.glob(f"{seq_dir.name}_[0-9][0-9][0-9].*") if p.suffix in (".txt", ".bin"))
+    written: dict[int, Path] = {}
+    for path in runs:
+        repetition = int(path.stem.rsplit("_", 1)[1])
+        if repetition in written:
+            raise InputError(path, f"repetition {repetition} is there twice (.txt and .bin); keep one")
+        entries = read_vot_binary(path) if path.suffix == ".bin" else read_vot_trajectory(path)
+        time_file = path.with_name(f"{path.stem}_time.value")
+        times = read_column(time_file) if repetition == 1 and time_file.is_file() else None
+        written[repetition] = store.write_vot(seq_dir.name, entries, times, repetition, experiment)
+    return written
+
+
 def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: str | Path = "results",
                name: str | None = None, data_root: str | Path | None = None) -> dict[str, list[str]]:
     """Copy `tracker`'s results from a vot-toolkit workspace into siambench's results tree.
@@ -263,8 +284,6 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
     baseline (supervised) and unsupervised are left out; so are sequences `dataset` lacks.
     """
     from siambench.datasets import load_dataset
-    from siambench.results import ResultStore, read_vot_trajectory
-    from siambench.textio import read_column
 
     ds = load_dataset(dataset, root=data_root)
     source = Path(workspace) / "results" / tracker
@@ -273,22 +292,28 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
     store = ResultStore(Path(results_dir), ds.results_name, name or tracker)
     known = set(ds.names)
     imported: dict[str, list[str]] = {}
-    for experiment in EXPERIMENT_DIRS:
-        folder = source / experiment
-        if not folder.is_dir():
-            continue
-        for seq_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-            if seq_dir.name not in known:
+    ledger = Ledger(store.root)
+    key = "import-vot:" + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
+    info = {"tracker": name or tracker, "imported_from": str(source), "tool": "vot-toolkit"}
+    with ledger.lock(on_wait=log.warning):
+        for experiment in EXPERIMENT_DIRS:
+            folder = source / experiment
+            if not folder.is_dir():
                 continue
-            runs = sorted(p for p in seq_dir.glob(f"{seq_dir.name}_[0-9][0-9][0-9].*")
-                          if p.suffix in (".txt", ".bin"))
-            for path in runs:
-                repetition = int(path.stem.rsplit("_", 1)[1])
-                entries = read_vot_binary(path) if path.suffix == ".bin" else read_vot_trajectory(path)
-                time_file = path.with_name(f"{path.stem}_time.value")
-                times = read_column(time_file) if repetition == 1 and time_file.is_file() else None
-                store.write_vot(seq_dir.name, entries, times, repetition, experiment)
-            if runs:
+            for seq_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+                if seq_dir.name not in known:
+                    continue
+                written = _import_sequence(store, seq_dir, experiment)
+                if not written:
+                    continue
+                # The import is the sequence's whole result: repetitions an earlier import or run
+                # left behind are superseded, so they leave the ledger and the disk.
+                protocol = EXPERIMENT_PROTOCOLS[experiment]
+                stale = ledger.record_import(protocol, seq_dir.name, written, key, info)
+                keep = set(written.values())
+                stale += [p for p in store.find_vot(seq_dir.name, experiment) if p not in keep]
+                for path in stale:
+                    path.unlink(missing_ok=True)
                 imported.setdefault(experiment, []).append(seq_dir.name)
     if not imported:
         raise InputError(source, f"no {' or '.join(EXPERIMENT_DIRS)} results for sequences of {ds.name}")

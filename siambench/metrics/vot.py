@@ -185,7 +185,11 @@ def _pysot_eao(sequences, overlaps, interval, tag) -> tuple[float, np.ndarray]:
     if not all_traj:
         return float("nan"), np.zeros(0)
     max_len = max(len(ov) for _, _, ov in all_traj)
+    most = max(len(seq.trajectories) for seq in sequences)
     for seq, traj, ov in all_traj:
+        # Each sequence weighs as if it had as many repetitions as the most repeated one, so
+        # that unequal counts do not reweight EAO (equal counts: a factor of exactly 1).
+        scale = most / len(seq.trajectories)
         flags = np.asarray(_tag_mask(seq, tag, len(seq.groundtruth)), dtype=np.float64)
         traj_len = len(seq.groundtruth)
         fails = np.flatnonzero(_codes(traj) == FAILURE)
@@ -203,13 +207,13 @@ def _pysot_eao(sequences, overlaps, interval, tag) -> tuple[float, np.ndarray]:
                 frag[np.isnan(frag)] = 0.0
                 row[: len(frag)] = frag
                 rows.append(row)
-                weights.append(w)
+                weights.append(w * scale)
         else:
             n = min(len(ov), max_len)
             row = np.full(max_len, np.nan)
             row[:n] = ov[:n]
             rows.append(row)
-            weights.append(flags[:n].sum() / n)
+            weights.append(flags[:n].sum() / n * scale)
     curve = _expected_overlaps(np.array(rows), np.array(weights))
     if interval is None:
         return float("nan"), curve

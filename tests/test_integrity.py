@@ -1,0 +1,358 @@
+"""Results integrity: the ledger decides which files are scored; reruns, imports and concurrent
+runs leave a folder whose files and ledger agree (issue: never a wrong score)."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_run import run_cli
+
+from siambench.errors import InputError
+from siambench.evaluate import evaluate
+from siambench.ledger import LEDGER_NAME, FolderBusyError, Ledger, file_sha256
+from siambench.results import ResultStore
+from siambench.runner import run
+from siambench.synth import generate
+from siambench.trackers import registry
+from siambench.trackers.base import Tracker, TrackResult
+from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec
+
+N_FRAMES = 20
+
+
+class Drift(Tracker):
+    """Moves its box by `hyper.step` px per frame, so specs with other steps give other files."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+
+    def init(self, frame, box):
+        self.box = np.asarray(box, dtype=float)
+
+    def track(self, frame):
+        self.box = self.box + [self.step, 0, 0, 0]
+        return TrackResult(self.box.copy(), 1.0)
+
+
+@pytest.fixture
+def drift(monkeypatch, tmp_path):
+    """Register `drift` (step from the spec) and return a function that re-registers a step."""
+    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
+    monkeypatch.setattr(registry, "_SPECS", {})
+    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
+    register_adapter("drift")(lambda spec, device, weights, random_init: Drift(spec.hyper.get("step", 0.0)))
+
+    def with_step(step: float) -> None:
+        register_spec(TrackerSpec("drift", "drift", hyper={"step": step}))
+
+    with_step(0.0)
+    return with_step
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    generate(root / "demo-vot", layout="vot", sequences=2, frames=N_FRAMES, size=(96, 72))
+    generate(root / "demo", layout="otb", sequences=2, frames=N_FRAMES, size=(96, 72))
+    return root
+
+
+def _vot_run(data_root, results, **kwargs):
+    return run("drift", "demo-vot", data_root=data_root, results_dir=results, device="cpu", progress=False,
+               **kwargs)
+
+
+def _rep_files(results: Path, seq: str) -> list[str]:
+    return sorted(p.name for p in (results / "demo-vot" / "drift" / "baseline" / seq).glob("*_0*.txt"))
+
+
+def _eval_vot(data_root, results, strict=False):
+    return evaluate("demo-vot", results_dir=results, data_root=data_root, strict=strict)["trackers"]["drift"]
+
+
+# ------------------------------------------------------------------ reruns supersede
+
+
+def test_rerun_with_fewer_repetitions_removes_the_superseded_ones(drift, data_root, tmp_path):
+    _vot_run(data_root, tmp_path, repetitions=3)
+    assert _rep_files(tmp_path, "occlusion1") == [f"occlusion1_00{i}.txt" for i in (1, 2, 3)]
+    summary = _vot_run(data_root, tmp_path, repetitions=1)
+    assert summary.sequences_skipped == ["occlusion1", "clutter1"]
+    assert len(summary.removed_files) == 4 and "superseded" in summary.format()
+    assert _rep_files(tmp_path, "occlusion1") == ["occlusion1_001.txt"]
+    entry = Ledger(tmp_path / "demo-vot" / "drift").entry("supervised", "occlusion1")
+    assert entry["repetitions"] == [1] and list(entry["files"]) == ["1"]
+    assert _eval_vot(data_root, tmp_path, strict=True)["overall"]["repetitions"] == 1
+
+
+def test_rerun_with_other_settings_and_fewer_repetitions_leaves_only_the_new_run(drift, data_root, tmp_path):
+    _vot_run(data_root, tmp_path, repetitions=2)
+    drift(1.0)  # another spec: another run key
+    summary = _vot_run(data_root, tmp_path, repetitions=1)
+    assert summary.sequences_run == ["occlusion1", "clutter1"]
+    assert _rep_files(tmp_path, "clutter1") == ["clutter1_001.txt"]
+    ledger = Ledger(tmp_path / "demo-vot" / "drift")
+    assert {ledger.entry("supervised", s)["key"] for s in ("occlusion1", "clutter1")} == {summary.run_key}
+
+
+def test_an_edited_result_is_rerun_and_reported_by_eval(drift, data_root, tmp_path, caplog):
+    _vot_run(data_root, tmp_path)
+    path = ResultStore(tmp_path, "demo-vot", "drift").vot_path("occlusion1")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "2", *lines[2:]]) + "\n")  # a failure put in by hand
+    with caplog.at_level("WARNING", "siambench"):
+        _eval_vot(data_root, tmp_path)
+    assert "hash differs from the ledger's" in caplog.text
+    with pytest.raises(InputError, match="hash differs"):
+        _eval_vot(data_root, tmp_path, strict=True)
+    summary = _vot_run(data_root, tmp_path)
+    assert summary.sequences_run == ["occlusion1"]
+    _eval_vot(data_root, tmp_path, strict=True)  # consistent again
+
+
+# ------------------------------------------------------------------ eval scores the ledger's files
+
+
+def test_eval_ignores_result_files_the_ledger_does_not_list(drift, data_root, tmp_path, caplog):
+    _vot_run(data_root, tmp_path)
+    before = _eval_vot(data_root, tmp_path)["overall"]
+    folder = tmp_path / "demo-vot" / "drift" / "baseline" / "occlusion1"
+    # A backup copy and a stray second repetition that no run wrote.
+    (folder / "occlusion1_002.txt").write_text("1\n" + "0,0,1,1\n" * (N_FRAMES - 1))
+    shutil.copy(folder / "occlusion1_001.txt", folder / "backup_001.txt")
+    with caplog.at_level("WARNING", "siambench"):
+        after = _eval_vot(data_root, tmp_path)["overall"]
+    assert after["eao"] == before["eao"] and after["repetitions"] == 1
+    assert "2 result file(s) not written by the run" in caplog.text
+    with pytest.raises(InputError, match="not written by the run"):
+        _eval_vot(data_root, tmp_path, strict=True)
+
+
+def test_eval_of_an_ope_folder_reports_a_stray_file(drift, data_root, tmp_path):
+    run("drift", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    root = tmp_path / "demo" / "drift"
+    shutil.copy(next(root.glob("*[0-9].txt")), root / "old_copy.txt")
+    with pytest.raises(InputError, match=r"not scored: old_copy.txt"):
+        evaluate("demo", results_dir=tmp_path, data_root=data_root, strict=True)
+    scores = evaluate("demo", results_dir=tmp_path, data_root=data_root)["trackers"]["drift"]["overall"]
+    assert scores["sequences_scored"] == 2 and scores["frames"] == 2 * N_FRAMES
+
+
+def _foreign_vot(results: Path, data_root: Path, copies: dict[str, int]) -> Path:
+    """A results folder without a ledger (as another toolkit writes it): `copies` per sequence."""
+    from siambench.datasets import load_dataset
+
+    root = results / "demo-vot" / "other" / "baseline"
+    for seq in load_dataset("demo-vot", root=data_root):
+        folder = root / seq.name
+        folder.mkdir(parents=True)
+        boxes = seq.groundtruth[:, :4] if seq.groundtruth.shape[1] == 4 else None
+        if boxes is None:
+            xs, ys = seq.groundtruth[:, 0::2], seq.groundtruth[:, 1::2]
+            boxes = np.stack([xs.min(1), ys.min(1), xs.max(1) - xs.min(1), ys.max(1) - ys.min(1)], 1)
+        # A weak tracker, different per sequence, so that weighting matters.
+        shift = 6.0 if seq.name == "occlusion1" else 0.5
+        lines = ["1"] + [",".join(f"{v:.4f}" for v in b + [shift * i / 4, 0, 0, 0])
+                         for i, b in enumerate(boxes[1:], start=1)]
+        for rep in range(1, copies.get(seq.name, 1) + 1):
+            (folder / f"{seq.name}_{rep:03d}.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_unequal_repetition_counts_are_reported_and_do_not_reweight_eao(data_root, tmp_path, caplog):
+    one = _foreign_vot(tmp_path / "one", data_root, {})
+    many = _foreign_vot(tmp_path / "many", data_root, {"clutter1": 15})
+    assert one.is_dir() and many.is_dir()
+    ref = evaluate("demo-vot", results_dir=tmp_path / "one", data_root=data_root)["trackers"]["other"]["overall"]
+    with caplog.at_level("WARNING", "siambench"):
+        got = evaluate("demo-vot", results_dir=tmp_path / "many", data_root=data_root)["trackers"]["other"]
+    assert "unequal repetition counts (1 for occlusion1, 15 for clutter1)" in caplog.text
+    assert got["overall"]["eao"] == pytest.approx(ref["eao"], abs=1e-12)
+    assert got["overall"]["accuracy"] == pytest.approx(ref["accuracy"], abs=1e-12)
+    with pytest.raises(InputError, match="unequal repetition counts"):
+        evaluate("demo-vot", results_dir=tmp_path / "many", data_root=data_root, strict=True)
+
+
+def test_foreign_folder_ignores_files_named_for_another_sequence(data_root, tmp_path, caplog):
+    root = _foreign_vot(tmp_path, data_root, {})
+    ref = evaluate("demo-vot", results_dir=tmp_path, data_root=data_root)["trackers"]["other"]["overall"]
+    shutil.copy(root / "clutter1" / "clutter1_001.txt", root / "occlusion1" / "clutter1_002.txt")
+    shutil.copy(root / "clutter1" / "clutter1_001.txt", root / "occlusion1" / "backup_001.txt")
+    with caplog.at_level("WARNING", "siambench"):
+        got = evaluate("demo-vot", results_dir=tmp_path, data_root=data_root)["trackers"]["other"]["overall"]
+    assert "2 file(s) named for another sequence ignored (backup_001.txt, clutter1_002.txt)" in caplog.text
+    assert got["eao"] == ref["eao"] and got["repetitions"] == 1
+
+
+def test_two_spellings_of_one_result_file_are_an_error(tmp_path):
+    store = ResultStore(tmp_path, "OTB100", "t")
+    store.root.mkdir(parents=True)
+    for name in ("jogging_1.txt", "JOGGING-1.txt"):
+        (store.root / name).write_text("1,2,3,4\n")
+    with pytest.raises(InputError, match="ambiguous result files for sequence 'Jogging-1'"):
+        store.find_ope("Jogging-1")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("0,0,5,5\n1\n", "expected 1 .initialisation. on the first line"),
+    ("1\n2\n2\n", "got only failure codes"),
+])
+def test_malformed_supervised_trajectories_are_errors(data_root, tmp_path, text, message):
+    root = _foreign_vot(tmp_path, data_root, {})
+    lines = text * (N_FRAMES // text.count("\n") + 1)
+    (root / "occlusion1" / "occlusion1_001.txt").write_text("".join(lines.splitlines(True)[:N_FRAMES]))
+    with pytest.raises(InputError, match=message):
+        evaluate("demo-vot", results_dir=tmp_path, data_root=data_root)
+
+
+def test_infinite_boxes_are_misses_with_a_warning_and_errors_with_strict(drift, data_root, tmp_path, caplog):
+    run("drift", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    # A foreign copy of the folder (no ledger), with an infinite box on line 3.
+    src, dst = tmp_path / "demo" / "drift", tmp_path / "demo" / "inf"
+    shutil.copytree(src, dst)
+    (dst / LEDGER_NAME).unlink()
+    path = sorted(dst.glob("*[0-9].txt"))[0]
+    lines = path.read_text().splitlines()
+    lines[2] = "inf,1,2,3"
+    path.write_text("\n".join(lines) + "\n")
+    with caplog.at_level("WARNING", "siambench"):
+        scores = evaluate("demo", results_dir=tmp_path, data_root=data_root, trackers=["inf"])
+    assert f"{path}:3: infinity in 1 box(es); scored as misses" in caplog.text
+    assert np.isfinite(scores["trackers"]["inf"]["overall"]["auc"])
+    with pytest.raises(InputError, match="expected finite box values, got infinity"):
+        evaluate("demo", results_dir=tmp_path, data_root=data_root, trackers=["inf"], strict=True)
+
+
+# ------------------------------------------------------------------ imports
+
+
+def test_reimporting_vot_results_leaves_no_old_repetitions(data_root, tmp_path):
+    from siambench.interop.vot_integration import import_vot
+
+    workspace = tmp_path / "ws"
+    source = workspace / "results" / "T" / "baseline"
+    _foreign_vot(tmp_path / "src", data_root, {"occlusion1": 3, "clutter1": 3})
+    shutil.copytree(tmp_path / "src" / "demo-vot" / "other" / "baseline", source)
+    results = tmp_path / "results"
+    import_vot(workspace, "T", "demo-vot", results_dir=results, data_root=data_root)
+    for seq in ("occlusion1", "clutter1"):
+        for extra in (2, 3):
+            (source / seq / f"{seq}_{extra:03d}.txt").unlink()
+    import_vot(workspace, "T", "demo-vot", results_dir=results, data_root=data_root)
+    folder = results / "demo-vot" / "T" / "baseline" / "occlusion1"
+    assert sorted(p.name for p in folder.glob("*.txt")) == ["occlusion1_001.txt"]
+    scores = evaluate("demo-vot", results_dir=results, data_root=data_root, strict=True)
+    assert scores["trackers"]["T"]["overall"]["repetitions"] == 1
+
+
+# ------------------------------------------------------------------ ledger format and locking
+
+
+def test_a_format_1_ledger_still_resumes(drift, data_root, tmp_path):
+    first = _vot_run(data_root, tmp_path)
+    path = tmp_path / "demo-vot" / "drift" / LEDGER_NAME
+    data = json.loads(path.read_text())
+    old = {"format": 1, "keys": data["keys"],
+           "runs": {"supervised": {s: {"key": e["key"], "repetitions": e["repetitions"]}
+                                   for s, e in data["runs"]["supervised"].items()}}}
+    path.write_text(json.dumps(old))
+    again = _vot_run(data_root, tmp_path)
+    assert again.sequences_skipped == first.sequences_run
+    assert json.loads(path.read_text())["format"] == 1  # nothing to record: left as it was
+    _eval_vot(data_root, tmp_path, strict=True)
+
+
+def test_a_held_folder_fails_a_run_that_does_not_wait(drift, data_root, tmp_path):
+    holder = Ledger(tmp_path / "demo-vot" / "drift")
+    busy = pytest.raises(FolderBusyError, match=rf"pid {os.getpid()}.*another --results-dir")
+    with holder.lock(), busy:
+        _vot_run(data_root, tmp_path, wait=False)
+    assert _vot_run(data_root, tmp_path, wait=False).sequences_run == ["occlusion1", "clutter1"]
+
+
+def test_a_results_folder_that_cannot_be_written_fails_before_tracking(drift, data_root, tmp_path):
+    (tmp_path / "demo-vot").write_text("a file where the dataset's results folder goes")
+    with pytest.raises(InputError, match="a file is in the way"):
+        _vot_run(data_root, tmp_path)
+
+
+def _finish_many(root: str, worker: int, count: int) -> None:
+    ledger = Ledger(root)
+    for i in range(count):
+        seq = f"w{worker}s{i}"
+        path = Path(root) / f"{seq}.txt"
+        path.write_text(f"{worker},{i},1,1\n")
+        ledger.finish("ope", seq, 1, f"key{worker}", {"worker": worker})
+
+
+def test_concurrent_ledger_updates_lose_no_entry(tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_finish_many, args=(str(root), w, 25)) for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    runs = Ledger(root).data["runs"]["ope"]
+    assert len(runs) == 75
+    assert all(file_sha256(root / e["files"]["1"]["path"]) == e["files"]["1"]["sha256"] for e in runs.values())
+
+
+def _spec(tmp_path: Path, seed: int) -> Path:
+    path = tmp_path / f"mil-{seed}.yaml"
+    path.write_text(f"name: mil\nadapter: opencv-mil\ncheckpoint: null\nmodel: {{}}\nhyper: {{seed: {seed}}}\n")
+    return path
+
+
+@pytest.mark.slow
+def test_two_run_processes_on_one_folder_leave_files_and_ledger_in_agreement(data_root, tmp_path):
+    pytest.importorskip("cv2")
+    results = tmp_path / "results"
+    commands = [[sys.executable, "-m", "siambench", "run", "--tracker", str(_spec(tmp_path, seed)),
+                 "--dataset", "demo", "--data-root", str(data_root), "--results-dir", str(results),
+                 "--device", "cpu"] for seed in (0, 1)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    logs = [tmp_path / f"err{i}.txt" for i in range(2)]
+    # The test holds the folder until both runs are waiting for it, so they really contend.
+    with Ledger(results / "demo" / "mil").lock():
+        procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=env)
+                 for c, log in zip(commands, logs, strict=True)]
+        deadline = time.monotonic() + 120
+        while not all("waiting for another siambench process" in log.read_text() for log in logs):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                [log.read_text() for log in logs]
+            time.sleep(0.2)
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [log.read_text() for log in logs]
+    # One after the other, each under its own key: the second reran every sequence.
+    assert all("2 sequence(s) run" in out for out in outputs), outputs
+    ledger = Ledger(results / "demo" / "mil")
+    entries = ledger.data["runs"]["ope"]
+    assert len(entries) == 2 and len({e["key"] for e in entries.values()}) == 1
+    for seq in entries:
+        (path, digest), = ledger.files("ope", seq).values()
+        assert file_sha256(path) == digest
+    code_args = ["eval", "-d", "demo", "--data-root", str(data_root), "--results-dir", str(results), "--strict"]
+    assert subprocess.run([sys.executable, "-m", "siambench", *code_args], capture_output=True).returncode == 0
+
+
+def test_the_cli_turns_an_os_error_into_one_line(capsys, monkeypatch):
+    import siambench.cli as cli
+
+    def broken(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/some/file")
+
+    monkeypatch.setattr(cli.cli, "main", broken)
+    code, _, err = run_cli(["eval"], capsys)
+    assert code == 2 and err == "siambench: error: /some/file: Permission denied\n"
