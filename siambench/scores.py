@@ -4,14 +4,17 @@ A score set is what `siambench.evaluate.evaluate(...)` returns and what `siamben
 writes:
 
     {"dataset": "vot2018", "variant": "pysot", "siambench_version": "0.1.0",
-     "trackers": {"<name>": {"overall": {"eao": 0.383, ...}, "sequences": {...}}}}
+     "trackers": {"<name>": {"overall": {"eao": 0.383, ..., "sequences_scored": 60, "frames": 21356},
+                             "sequences": {...}}}}
 
 A score file holds one such object, a list of them, or {"scores": [...]}. Reports and gates read
-only these; nothing here imports torch.
+only these; nothing here imports torch. `sequences_scored` and `frames` say how many sequences and
+frames the overall scores were computed from; a score set without them leaves them unknown.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +28,9 @@ from siambench.textio import read_json
 LOWER_IS_BETTER = frozenset({"robustness", "failures", "mean_failures", "lost", "center_error"})
 # Numbers stored beside the scores that describe the run rather than score it.
 COUNTS = frozenset({"frames", "repetitions", "length", "sequences", "sequences_scored"})
+# The two counts a gate checks completeness with: a score over fewer of them is not comparable.
+SEQUENCE_COUNT = "sequences_scored"
+FRAME_COUNT = "frames"
 
 
 def direction(metric: str) -> int:
@@ -34,13 +40,18 @@ def direction(metric: str) -> int:
 
 @dataclass(frozen=True)
 class ScoreEntry:
-    """One scalar score: the unit a gate baseline compares."""
+    """One scalar score: the unit a gate baseline compares.
+
+    `sequences` and `frames` are the counts it was computed from (None: not recorded).
+    """
 
     tracker: str
     dataset: str
     metric: str
     variant: str
     value: float
+    sequences: int | None = None
+    frames: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -82,6 +93,16 @@ class ScoreSet:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """An int or float that is not NaN or infinite (JSON `true` decodes to a bool, an int)."""
+    return _is_number(value) and math.isfinite(value)
+
+
+def is_count(value: Any) -> bool:
+    """A non-negative int, not a bool and not a float such as 12.0."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _derived(values: Mapping[str, float], tracker_scores: Mapping[str, Any]) -> dict[str, float]:
@@ -217,20 +238,65 @@ def gather_scores(
     return scores
 
 
-def flatten(sets: Iterable[ScoreSet], metrics: Iterable[str] | None = None) -> list[ScoreEntry]:
-    """Every stored scalar overall score as (tracker, dataset, metric, variant, value).
+def gated_metrics(sets: Iterable[ScoreSet]) -> set[str]:
+    """The metric names `flatten` can give for `sets` (whatever their values)."""
+    return {metric for score_set in sets for tracker in score_set.trackers
+            for metric in score_set.scalars(tracker, derived=False) if metric not in COUNTS}
 
-    Derived metrics are left out (they move with the stored ones), and so are counters.
+
+def flatten(sets: Iterable[ScoreSet], metrics: Iterable[str] | None = None) -> list[ScoreEntry]:
+    """Every stored finite scalar overall score as a ScoreEntry, with the tracker's counts.
+
+    Derived metrics are left out (they move with the stored ones), and so are counters. A key
+    (tracker, dataset, metric, variant) given by two score sets is a SiambenchError naming both:
+    keeping either one silently could hide a drop.
     """
     wanted = None if metrics is None else set(metrics)
+    sets = list(sets)
     entries: list[ScoreEntry] = []
-    for score_set in sets:
+    seen: dict[tuple[str, str, str, str], str] = {}
+    for score_set, label in zip(sets, _labels(sets), strict=True):
         for tracker in score_set.trackers:
+            sequences, frames = (_count(score_set, tracker, name) for name in (SEQUENCE_COUNT, FRAME_COUNT))
             for metric, value in sorted(score_set.scalars(tracker, derived=False).items()):
-                if metric in COUNTS or (wanted is not None and metric not in wanted):
+                if metric in COUNTS:
                     continue
-                if not math.isnan(value):
-                    entries.append(
-                        ScoreEntry(tracker, score_set.dataset, metric, score_set.variant, value)
-                    )
+                entry = ScoreEntry(tracker, score_set.dataset, metric, score_set.variant, value,
+                                   sequences, frames)
+                _claim(seen, entry.key, label)
+                if (wanted is None or metric in wanted) and math.isfinite(value):
+                    entries.append(entry)
     return entries
+
+
+def _labels(sets: list[ScoreSet]) -> list[str]:
+    """Where each set comes from: its source, with its position when a file holds several."""
+    per_source: dict[str, int] = {}
+    for s in sets:
+        per_source[s.source] = per_source.get(s.source, 0) + 1
+    labels, position = [], dict.fromkeys(per_source, 0)
+    for s in sets:
+        name = s.source or "(unnamed score set)"
+        labels.append(f"{name} (entry {position[s.source]})" if per_source[s.source] > 1 else name)
+        position[s.source] += 1
+    return labels
+
+
+def _claim(seen: dict[tuple[str, str, str, str], str], key: tuple[str, str, str, str], label: str) -> None:
+    if key in seen:
+        tracker, dataset, metric, variant = key
+        raise SiambenchError(
+            f"score {tracker}/{dataset}/{metric} (variant {variant}) is given twice: in {seen[key]} "
+            f"and in {label}; give each score once")
+    seen[key] = label
+
+
+def _count(score_set: ScoreSet, tracker: str, name: str) -> int | None:
+    value = score_set.overall(tracker).get(name)
+    if value is None:
+        return None
+    if not is_count(value):
+        raise InputError(score_set.source or None,
+                         f"tracker {tracker!r}, dataset {score_set.dataset!r}: overall {name!r} must be "
+                         f"a non-negative integer, got {json.dumps(value)}")
+    return value

@@ -48,6 +48,15 @@ def test_the_baseline_covers_every_demo_tracker_and_metric():
                 assert (tracker, dataset, metric) in entries
 
 
+def test_the_baseline_records_the_demo_datasets_sequence_and_frame_counts():
+    # the gate fails a score computed over fewer sequences or frames than these as incomplete
+    entries = load_baseline(BASELINE)
+    for quick in (False, True):
+        dataset = demo_dataset(quick)
+        counts = {(e.sequences, e.frames) for e in entries if e.dataset == dataset.name}
+        assert counts == {(len(dataset), sum(len(s) for s in dataset))}
+
+
 def test_demo_trackers_hold_their_baseline_scores(tmp_path):
     scores = run_demo(demo_dataset(quick=True), tmp_path, trackers_for(quick=True), device="cpu")
     changes = gate_changes(scores, BASELINE)

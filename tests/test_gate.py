@@ -10,6 +10,7 @@ from cli_run import run_cli
 
 from siambench.errors import InputError, SiambenchError
 from siambench.gate import (
+    Counts,
     Tolerances,
     compare,
     failed,
@@ -22,10 +23,10 @@ from siambench.scores import ScoreEntry, dataset_folders, flatten, parse_scores
 
 SCORES = [
     {"dataset": "vot2018", "variant": "pysot", "siambench_version": "0.1.0", "trackers": {
-        "SiamRPN": {"overall": {"eao": 0.383, "accuracy": 0.586, "robustness": 0.276, "failures": 59, "frames": 21356,
-                                "curves": {"eao": [1.0, 0.9]}}}}},
+        "SiamRPN": {"overall": {"eao": 0.383, "accuracy": 0.586, "robustness": 0.276, "failures": 59,
+                                "sequences_scored": 60, "frames": 21356, "curves": {"eao": [1.0, 0.9]}}}}},
     {"dataset": "otb2015", "variant": "pysot", "trackers": {
-        "SiamFC": {"overall": {"auc": 0.587, "precision": 0.772}}}},
+        "SiamFC": {"overall": {"auc": 0.587, "precision": 0.772, "sequences_scored": 100, "frames": 59040}}}},
 ]
 
 
@@ -54,7 +55,7 @@ def _bump(path: Path, metric: str, delta: float) -> None:
 
 def test_update_writes_the_documented_format(baseline: Path) -> None:
     data = json.loads(baseline.read_text())
-    assert data["format"] == "siambench-baseline/1" and data["variant"] == "pysot"
+    assert data["format"] == "siambench-baseline/2" and data["variant"] == "pysot"
     keys = {(e["tracker"], e["dataset"], e["metric"], e["variant"]) for e in data["entries"]}
     assert ("SiamRPN", "vot2018", "eao", "pysot") in keys and ("SiamFC", "otb2015", "auc", "pysot") in keys
     assert not [e for e in data["entries"] if e["metric"] == "curves"]
@@ -195,3 +196,221 @@ def test_missing_baseline_and_broken_score_file_are_one_line_errors(tmp_path: Pa
     broken.write_text('{"dataset": "vot2018",\n  oops}')
     code, _, err = run_cli(["gate", "--baseline", str(broken), "--scores", str(score_file)], capsys)
     assert code == 2 and "broken.json:2: invalid JSON" in err and err.count("\n") == 1
+
+
+# --- soundness: each hole below once let a run pass that had to fail --------------------------
+
+def _score_file(path: Path, sets: list[dict]) -> Path:
+    path.write_text(json.dumps(sets))
+    return path
+
+
+def _with_overall(index: int, tracker: str, **changes: object) -> list[dict]:
+    """SCORES with some overall values of one tracker replaced (a value None removes the key)."""
+    sets = json.loads(json.dumps(SCORES))
+    overall = sets[index]["trackers"][tracker]["overall"]
+    for key, value in changes.items():
+        if value is None:
+            overall.pop(key, None)
+        else:
+            overall[key] = value
+    return sets
+
+
+def _gate(baseline: Path, capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    return run_cli(["gate", "--baseline", str(baseline), *args], capsys)
+
+
+def test_update_writes_the_sequence_and_frame_counts(baseline: Path) -> None:
+    entries = json.loads(baseline.read_text())["entries"]
+    counts = {(e["tracker"], e["metric"]): (e["sequences"], e["frames"]) for e in entries}
+    assert counts[("SiamRPN", "eao")] == (60, 21356) and counts[("SiamFC", "auc")] == (100, 59040)
+    assert load_baseline(baseline)[0].sequences is not None
+
+
+def test_a_deleted_sequence_fails_as_incomplete_even_when_the_score_rose(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # one sequence's results gone: the remaining 99 happen to score higher
+    fewer = _score_file(tmp_path / "fewer.json", _with_overall(1, "SiamFC", auc=0.6, sequences_scored=99, frames=58000))
+    code, out, _ = _gate(baseline, capsys, "--scores", str(fewer))
+    assert code == 1
+    rows = [line for line in out.splitlines() if line.startswith("INCOMPLETE")]
+    assert len(rows) == 2 and all("SiamFC" in r and "sequences 99 < 100, frames 58000 < 59040" in r for r in rows)
+    assert "gate FAILED" in out and "2 incomplete" in out
+
+
+def test_fewer_frames_alone_is_incomplete(baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    cut = _score_file(tmp_path / "cut.json", _with_overall(0, "SiamRPN", frames=20000))
+    code, out, _ = _gate(baseline, capsys, "--scores", str(cut))
+    assert code == 1 and out.count("INCOMPLETE") == 4 and "frames 20000 < 21356" in out
+    assert "sequences" not in next(line for line in out.splitlines() if line.startswith("INCOMPLETE"))
+
+
+def test_more_sequences_than_the_baseline_is_not_incomplete(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    more = _score_file(tmp_path / "more.json", _with_overall(1, "SiamFC", sequences_scored=101, frames=60000))
+    assert _gate(baseline, capsys, "--scores", str(more))[0] == 0
+
+
+def test_current_scores_without_counts_are_compared_with_a_warning(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bare = _score_file(tmp_path / "bare.json", _with_overall(1, "SiamFC", sequences_scored=None, frames=None))
+    code, out, err = _gate(baseline, capsys, "--scores", str(bare))
+    assert code == 0 and "6 same" in out
+    assert err.count("\n") == 1 and "2 current scores do not record sequences_scored and frames" in err
+
+
+def test_old_format_baseline_is_read_with_one_warning(
+        tmp_path: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"format": "siambench-baseline/1", "variant": "pysot", "entries": [
+        {"tracker": "SiamFC", "dataset": "otb2015", "metric": "auc", "value": 0.587},
+        {"tracker": "SiamFC", "dataset": "otb2015", "metric": "precision", "value": 0.772}]}))
+    code, out, err = _gate(old, capsys, "--scores", str(score_file))
+    assert code == 0 and "2 same" in out
+    assert err.count("\n") == 1 and "completeness cannot be checked until" in err and "--update" in err
+    assert _gate(old, capsys, "--scores", str(score_file), "--update")[0] == 0
+    assert json.loads(old.read_text())["format"] == "siambench-baseline/2"
+    code, _, err = _gate(old, capsys, "--scores", str(score_file))
+    assert code == 0 and err == ""
+
+
+def test_an_unknown_baseline_format_is_an_error(tmp_path: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps({"format": "siambench-baseline/9", "entries": []}))
+    code, _, err = _gate(future, capsys, "--scores", str(score_file))
+    assert code == 2 and "siambench-baseline/9" in err and "siambench-baseline/2" in err
+
+
+def test_the_same_score_in_two_score_files_is_an_error_naming_both(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # the second file would have hidden the drop in the first
+    dropped = _score_file(tmp_path / "dropped.json", _with_overall(1, "SiamFC", auc=0.4))
+    code, _, err = _gate(baseline, capsys, "--scores", str(dropped), "--scores", str(_score_file(tmp_path / "ok.json", SCORES)))
+    assert code == 2 and err.count("\n") == 1
+    assert "dropped.json" in err and "ok.json" in err and "given twice" in err
+
+
+def test_the_same_score_twice_in_one_file_is_an_error_naming_both_entries(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    twice = _score_file(tmp_path / "twice.json", [*_with_overall(1, "SiamFC", auc=0.4), SCORES[1]])
+    code, _, err = _gate(baseline, capsys, "--scores", str(twice))
+    assert code == 2 and err.count("\n") == 1
+    assert "twice.json (entry 1)" in err and "twice.json (entry 2)" in err and "SiamFC/otb2015/auc" in err
+
+
+def test_a_misspelt_metric_is_an_error_listing_the_known_ones(
+        baseline: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    _bump(baseline, "accuracy", 0.05)  # a drop the misspelt name would have left ungated
+    code, _, err = _gate(baseline, capsys, "--scores", str(score_file), "--metric", "eao,acuracy")
+    assert code == 2 and err.count("\n") == 1
+    assert "--metric: unknown metric acuracy" in err and "known: accuracy, auc, eao, failures, precision, robustness" in err
+    code, _, err = _gate(baseline, capsys, "--scores", str(score_file), "--metric", "frames")  # a count
+    assert code == 2 and "unknown metric frames" in err
+
+
+def test_a_misspelt_tolerance_metric_is_an_error(baseline: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    _bump(baseline, "eao", 0.01)
+    code, _, err = _gate(baseline, capsys, "--scores", str(score_file), "--tolerance", "eoa=0.02")
+    assert code == 2 and err.count("\n") == 1 and "--tolerance: unknown metric eoa" in err and "known: " in err
+
+
+def test_a_tolerance_that_metric_leaves_out_is_a_warning(
+        baseline: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = _gate(baseline, capsys, "--scores", str(score_file), "--metric", "auc", "--tolerance", "eao=0.02")
+    assert code == 0 and "--tolerance for eao is not used" in err
+
+
+def test_a_tolerance_given_twice_or_infinite_is_an_error() -> None:
+    for specs in (["eao=0.1", "eao=0.2"], ["0.1", "0.2"], ["inf"], ["eao=nan"]):
+        with pytest.raises(SiambenchError):
+            parse_tolerances(specs)
+    assert parse_tolerances(["0.1", "eao=0.2"]) == Tolerances(0.1, {"eao": 0.2})
+
+
+RAW = "@raw@"  # stands for the raw JSON text (NaN, true, "0.383") a test writes into a baseline
+
+
+def _raw_baseline(tmp_path: Path, entries: list[dict], raw: str) -> Path:
+    rows = [{"tracker": "SiamFC", "dataset": "otb2015", "variant": "pysot", **e} for e in entries]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "siambench-baseline/2", "entries": rows}).replace(f'"{RAW}"', raw))
+    return path
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "true", "false", '"0.383"', "null"])
+def test_a_baseline_value_that_is_not_a_finite_number_is_an_error(
+        value: str, tmp_path: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = _raw_baseline(tmp_path, [{"metric": "precision", "value": 0.772}, {"metric": "auc", "value": RAW}], value)
+    code, _, err = _gate(bad, capsys, "--scores", str(score_file))
+    assert code == 2 and err.count("\n") == 1
+    assert "bad.json: entries[1]: 'value' must be a finite number" in err and value in err
+
+
+@pytest.mark.parametrize(("field", "value"), [("sequences", "-1"), ("frames", "1.5"), ("sequences", "true"),
+                                              ("frames", '"528"'), ("frames", "null")])
+def test_a_baseline_count_that_is_not_a_non_negative_integer_is_an_error(
+        field: str, value: str, tmp_path: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = _raw_baseline(tmp_path, [{"metric": "auc", "value": 0.587, field: RAW}], value)
+    code, _, err = _gate(bad, capsys, "--scores", str(score_file))
+    assert code == 2 and f"bad.json: entries[0]: '{field}' must be a non-negative integer, got {value}" in err
+
+
+def test_a_score_file_count_that_is_not_an_integer_is_an_error(
+        baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    odd = _score_file(tmp_path / "odd.json", _with_overall(1, "SiamFC", frames=59040.5))
+    code, _, err = _gate(baseline, capsys, "--scores", str(odd))
+    assert code == 2 and "odd.json" in err and "'frames' must be a non-negative integer" in err
+
+
+def test_repeated_baseline_entries_are_an_error_naming_both(
+        baseline: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    data = json.loads(baseline.read_text())
+    first = next(i for i, e in enumerate(data["entries"]) if e["metric"] == "auc")
+    data["entries"].append({**data["entries"][first], "value": 0.1})  # would have won over the first
+    baseline.write_text(json.dumps(data))
+    code, _, err = _gate(baseline, capsys, "--scores", str(score_file))
+    assert code == 2 and err.count("\n") == 1
+    assert f"entries[{len(data['entries']) - 1}] repeats entries[{first}]" in err
+
+
+def test_a_current_score_of_nan_or_null_is_missing(baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(_with_overall(0, "SiamRPN", eao=None)).replace('"robustness": 0.276', '"robustness": NaN'))
+    code, out, _ = _gate(baseline, capsys, "--scores", str(path))
+    assert code == 1 and out.count("MISSING") == 2
+
+
+def test_compare_marks_incomplete_before_judging_the_value() -> None:
+    then = [ScoreEntry("T", "demo", "auc", "pysot", 0.5, 6, 528)]
+    now = [ScoreEntry("T", "demo", "auc", "pysot", 0.9, 5, 440)]
+    change = compare(now, then)[0]
+    assert change.status == "incomplete" and failed([change])
+    assert change.baseline_counts == Counts(6, 528) and change.shortfall == "sequences 5 < 6, frames 440 < 528"
+    unknown = [ScoreEntry("T", "demo", "auc", "pysot", 0.9)]
+    assert compare(unknown, then)[0].status == "improved"
+    with pytest.raises(SiambenchError):
+        compare(now + now, then)
+
+
+def test_a_deleted_sequence_result_fails_the_gate_on_real_raw_results(
+        shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The hole end to end: scoring leaves a sequence without results out with a warning only."""
+    source = shared_data / "results" / "VOT2018" / "DaSiamRPN" / "baseline"
+    if not source.is_dir():
+        pytest.skip("VOT2018 raw results missing")
+    results = tmp_path / "results"
+    kept = results / "VOT2018" / "DaSiamRPN" / "baseline"
+    kept.mkdir(parents=True)
+    sequences = sorted(p.name for p in source.iterdir() if p.is_dir())
+    for name in sequences[1:]:  # links, no copy; the first sequence's results are "deleted"
+        (kept / name).symlink_to(source / name, target_is_directory=True)
+    base = tmp_path / "baseline.json"
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "VOT2018").symlink_to(source.parents[1], target_is_directory=True)
+    common = ["--data-root", str(shared_data), "--metric", "eao,accuracy,robustness"]
+    assert _gate(base, capsys, "--results-dir", str(full), *common, "--update")[0] == 0
+    code, out, err = _gate(base, capsys, "--results-dir", str(results), *common)
+    assert code == 1 and out.count("INCOMPLETE") == 3 and "gate FAILED" in out
+    assert sequences[0] in err  # the scorer's warning still names what was left out

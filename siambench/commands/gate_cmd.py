@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from siambench.errors import SiambenchError
 from siambench.gate import (
+    Tolerances,
+    check_metric_names,
     compare,
     failed,
     format_changes,
     load_baseline,
     parse_tolerances,
+    unchecked_completeness,
     write_baseline,
 )
-from siambench.scores import flatten, gather_scores
+from siambench.scores import ScoreEntry, flatten, gated_metrics, gather_scores
+
+log = logging.getLogger("siambench")
 
 
 def _metric_list(specs: tuple[str, ...]) -> list[str] | None:
     metrics = [m.strip() for spec in specs for m in spec.split(",") if m.strip()]
     return metrics or None
+
+
+def _check_names(metrics: list[str] | None, tolerances: Tolerances, known: set[str]) -> None:
+    """Misspelt names are errors; a tolerance for a metric --metric leaves out is said to be unused."""
+    check_metric_names(metrics or (), known, "--metric")
+    check_metric_names(tolerances.per_metric or {}, known, "--tolerance")
+    unused = sorted(set(tolerances.per_metric or {}) - set(metrics or known))
+    if unused:
+        log.warning("--tolerance for %s is not used: --metric leaves %s out",
+                    ", ".join(unused), "it" if len(unused) == 1 else "them")
+
+
+def _warn_uncounted(entries: Iterable[ScoreEntry]) -> None:
+    uncounted = sum(e.sequences is None or e.frames is None for e in entries)
+    if uncounted:
+        log.warning("%d scores do not record sequences_scored and frames: the baseline cannot check "
+                    "their completeness", uncounted)
 
 
 @click.command("gate")
@@ -48,16 +72,23 @@ def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs:
     metrics = _metric_list(metric_specs)
     scores = gather_scores(score_files, results_dir, data_root, variant,
                            on_skip=lambda line: click.echo(f"siambench: skipped {line}", err=True))
-    current = flatten(scores, metrics)
-    if not current:
+    names = gated_metrics(scores)
+    if not names:
         raise SiambenchError("no scores to gate: give --scores FILE or a --results-dir with results")
     previous = load_baseline(baseline) if not update or baseline.exists() else []
+    _check_names(metrics, tolerances, names | {e.metric for e in previous})
+    current = flatten(scores, metrics)
+    if not current and (update or not previous):
+        raise SiambenchError("no finite scores to gate" + (f" for --metric {','.join(metrics)}" if metrics else ""))
     changes = compare(current, previous, tolerances, metrics)
     if update:
+        _warn_uncounted(current)
         write_baseline(baseline, current)
         click.echo(format_changes(changes, show_all, show_new=True), nl=False)
         click.echo(f"baseline {baseline} updated: {len(current)} scores")
         return
+    for line in unchecked_completeness(changes):
+        log.warning(line)
     click.echo(format_changes(changes, show_all), nl=False)
     if failed(changes):
         # SystemExit, not ctx.exit: the CLI runs click in non-standalone mode, which would swallow
