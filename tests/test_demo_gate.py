@@ -20,6 +20,7 @@ from siambench.commands.demo_cmd import (
     DEMO_TOLERANCE,
     GATED,
     GATED_METRICS,
+    _write_sheets,
     demo_dataset,
     gate_changes,
     run_demo,
@@ -63,6 +64,10 @@ def test_demo_trackers_hold_their_baseline_scores(tmp_path):
     assert {c.tracker for c in changes} == set(GATED)
     assert all(c.baseline is not None and c.current is not None for c in changes)
     assert not failed(changes), format_changes(changes, show_all=True)
+    # The demo's contact sheets: one per trained tracker, drawn from these results.
+    lines = _write_sheets(demo_dataset(quick=True), tmp_path, trackers_for(quick=True), tmp_path / "sheets")
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "sheets").glob("*.png")) == ["siamfc", "siamrpnpp"]
+    assert lines and lines[0].startswith("contact sheets: ")
 
 
 def _flip_offsets(decode):

@@ -154,15 +154,31 @@ def update_baseline(scores: ScoreSet, baseline: Path) -> int:
     return len(current)
 
 
+def _write_sheets(dataset: Dataset, results_dir: Path, trackers: Sequence[DemoTracker], out: Path) -> list[str]:
+    """One contact sheet per trained demo tracker on the demo's first sequence, beside its random twin."""
+    from siambench.show import show
+
+    sequence = dataset.names[0]
+    written = []
+    for tracker in trackers:
+        if tracker.random_init or tracker.name not in GATED:
+            continue
+        twin = next((t.name for t in trackers if t.spec == tracker.spec and t.random_init), None)
+        names = [tracker.name] + ([twin] if twin else [])
+        written.append(show(names, dataset, sequence, results_dir=results_dir, out=out, video=False,
+                            stem=f"{tracker.name}-{sequence}")["sheet"])
+    return [f"contact sheets: {', '.join(str(p) for p in written)}"] if written else []
+
+
 def _write_report(scores: ScoreSet, table: Table, out: Path, plots: bool) -> list[str]:
     from siambench.evaluate import clean_json
     from siambench.report.render import render
+    from siambench.textio import atomic_write_text
 
-    out.mkdir(parents=True, exist_ok=True)
     data = {"dataset": scores.dataset, "variant": scores.variant,
             "siambench_version": scores.siambench_version, "trackers": scores.trackers}
-    (out / "scores.json").write_text(json.dumps(clean_json(data), indent=1) + "\n", encoding="utf-8")
-    (out / "table.md").write_text(render(table, "markdown"), encoding="utf-8")
+    atomic_write_text(out / "scores.json", json.dumps(clean_json(data), indent=1) + "\n")
+    atomic_write_text(out / "table.md", render(table, "markdown"))
     lines = [f"scores: {out / 'scores.json'}", f"table (markdown): {out / 'table.md'}"]
     if plots:
         try:
@@ -233,6 +249,8 @@ def demo_command(results_dir: Path, device: str, quick: bool, baseline: Path | N
     report_dir = Path(results_dir) / ("demo-ci-report" if quick else "demo-report")
     click.echo(f"results: {Path(results_dir) / dataset.results_name}")
     for line in _write_report(scores, table, report_dir, plots):
+        click.echo(line)
+    for line in _write_sheets(dataset, Path(results_dir), trackers, report_dir / "sheets"):
         click.echo(line)
     click.echo(f"done in {time.perf_counter() - start:.0f} s")
     if failed and check:

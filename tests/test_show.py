@@ -1,0 +1,92 @@
+"""`siambench show`: raw results drawn on the frames, from disk, as a video and a contact sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cli_run import run_cli
+
+from siambench.errors import InputError
+from siambench.runner import run
+from siambench.synth import generate
+from siambench.trackers import registry
+from siambench.trackers.base import Tracker, TrackResult
+from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec
+
+cv2 = pytest.importorskip("cv2")
+N_FRAMES = 30
+
+
+class Runaway(Tracker):
+    """Leaves the target at 12 px per frame: fails often under the supervised protocol."""
+
+    def init(self, frame, box):
+        self.box = np.asarray(box, dtype=float)
+
+    def track(self, frame):
+        self.box = self.box + [12, 0, 0, 0]
+        return TrackResult(self.box.copy(), 1.0)
+
+
+@pytest.fixture
+def runaway(monkeypatch, tmp_path):
+    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
+    monkeypatch.setattr(registry, "_SPECS", {})
+    register_adapter("runaway")(lambda spec, device, weights, random_init: Runaway())
+    register_spec(TrackerSpec("runaway", "runaway"))
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    generate(root / "demo-vot", layout="vot", sequences=1, frames=N_FRAMES, size=(96, 72))
+    generate(root / "demo", layout="otb", sequences=1, frames=N_FRAMES, size=(96, 72))
+    return root
+
+
+def _first_sequence(data_root: Path, dataset: str) -> str:
+    from siambench.datasets import load_dataset
+
+    return load_dataset(dataset, root=data_root).names[0]
+
+
+def test_show_draws_failures_from_the_results_on_disk(runaway, data_root, tmp_path, capsys):
+    summary = run("runaway", "demo-vot", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    assert summary.failures >= 2
+    seq = _first_sequence(data_root, "demo-vot")
+    code, out, err = run_cli(["show", "-t", "runaway", "-d", "demo-vot", "-s", seq, "--data-root", str(data_root),
+                              "--results-dir", str(tmp_path), "--out", str(tmp_path / "show"), "--tiles", "4"],
+                             capsys)
+    assert code == 0, err
+    sheet = cv2.imread(str(tmp_path / "show" / f"{seq}.png"))
+    assert sheet is not None and sheet.shape[1] == 4 * 324 + 4
+    # 4 evenly spaced tiles plus each failure frame: at least one more row than 4 tiles need.
+    assert sheet.shape[0] > 28 + 2 * 244
+    # Failure tiles carry the red border.
+    assert (np.all(sheet == [0, 0, 255], axis=2)).sum() > 500
+    video = cv2.VideoCapture(str(tmp_path / "show" / f"{seq}.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == N_FRAMES
+    assert "wrote sheet" in out and "wrote video" in out
+    assert not [p for p in (tmp_path / "show").iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_show_two_trackers_on_ope_results(runaway, data_root, tmp_path):
+    from siambench.show import show
+
+    register_spec(TrackerSpec("runaway2", "runaway"))
+    for name in ("runaway", "runaway2"):
+        run(name, "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    seq = _first_sequence(data_root, "demo")
+    written = show(["runaway", "runaway2"], "demo", seq, results_dir=tmp_path, data_root=data_root, video=False)
+    assert set(written) == {"sheet"} and written["sheet"] == tmp_path / "show" / "demo" / f"{seq}.png"
+    assert cv2.imread(str(written["sheet"])) is not None
+
+
+def test_show_names_what_is_missing(runaway, data_root, tmp_path):
+    from siambench.show import show
+
+    seq = _first_sequence(data_root, "demo")
+    with pytest.raises(InputError, match="no results of tracker 'nobody'"):
+        show(["nobody"], "demo", seq, results_dir=tmp_path, data_root=data_root)
