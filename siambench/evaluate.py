@@ -18,7 +18,7 @@ import numpy as np
 from siambench import __version__
 from siambench.datasets import Dataset, load_dataset
 from siambench.errors import InputError, SiambenchError, UnknownNameError
-from siambench.metrics import VARIANTS, ope
+from siambench.metrics import OPE_ONLY, VARIANTS, ope
 from siambench.metrics import vot as vot_metrics
 from siambench.results import (
     FAILURE,
@@ -43,6 +43,8 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     if variant not in VARIANTS:
         raise UnknownNameError("metric variant", variant, list(VARIANTS))
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root)
+    if variant in OPE_ONLY and ds.protocol != "ope":
+        raise SiambenchError(f"--variant {variant} defines one-pass (OTB-style) scores only; {ds.name} is a VOT dataset")
     folders = (ds.results_name, *ds.results_aliases)
     found = list_trackers(Path(results_dir), folders)
     where = " or ".join(str(Path(results_dir) / f) for f in folders)
@@ -70,7 +72,7 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     index.check_unlisted()
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
-        _merge(result, score_ope(ds, index))
+        _merge(result, score_ope(ds, index, variant=variant))
         return result
     experiments = index.experiments()
     if SUPERVISED_DIR in experiments:
@@ -122,7 +124,12 @@ def _as_misses(values: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(values), np.nan, values)
 
 
-def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = False) -> dict:
+def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = False, variant: str = "pysot") -> dict:
+    """Success, precision (and normalised precision) of one tracker on a one-pass dataset.
+
+    ``otb-toolkit`` follows the MATLAB OTB toolkit (:func:`ope.otbkit_sequence_curves`); the
+    other variants share pysot's definitions, which got10k also uses.
+    """
     index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
     strict = index.strict
     per_seq, curves, attrs = {}, [], {}
@@ -138,8 +145,12 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
         if not np.isfinite(pred[:n]).all():
             _check_finite(path, pred[:n], strict)
         pred = _as_misses(pred)
-        absent = None if seq.absent is None else seq.absent[:n]
-        c = ope.sequence_curves(seq.groundtruth[:n, :4], pred[:n], absent)
+        if variant == "otb-toolkit":
+            # The toolkit scores the whole ground truth: frames without a result are misses.
+            c = ope.otbkit_sequence_curves(seq.groundtruth[:, :4], pred[:n])
+        else:
+            absent = None if seq.absent is None else seq.absent[:n]
+            c = ope.sequence_curves(seq.groundtruth[:n, :4], pred[:n], absent)
         curves.append(c)
         frames += n
         per_seq[seq.name] = ope.summarise(c)

@@ -1,3 +1,5 @@
 """Metric definitions. Every function documents which reference toolkit it reproduces."""
 
-VARIANTS = ("pysot", "vot-toolkit")
+VARIANTS = ("pysot", "vot-toolkit", "otb-toolkit")
+#: Variants that define only one kind of benchmark.
+OPE_ONLY = frozenset({"otb-toolkit"})

@@ -5,6 +5,9 @@ Definitions follow pysot's ``ope_benchmark.py``, which agrees with got10k's ``Ex
 (a perfect tracker scores 20/21); precision counts centre errors ``<= t`` for t = 0..50 px and
 is reported at 20 px; normalised precision divides centre offsets by the ground-truth size and
 is reported at 0.20. Overall curves are the mean of per-sequence curves (sequences weigh equally).
+
+The ``otb-toolkit`` variant (:func:`otbkit_sequence_curves`) reproduces the MATLAB OTB toolkit
+(``calcSeqErrRobust.m``, ``perfPlot.m``) that older papers used; see its docstring.
 """
 
 from __future__ import annotations
@@ -74,15 +77,87 @@ def sequence_curves(gt: np.ndarray, pred: np.ndarray, absent: np.ndarray | None 
 
 
 def summarise(curves: dict[str, np.ndarray]) -> dict[str, float]:
-    """Scalar scores from (mean) curves."""
-    return {
+    """Scalar scores from (mean) curves (normalised precision where the variant has it)."""
+    scores = {
         "auc": float(np.mean(curves["success"])),
         "precision": float(curves["precision"][PRECISION_AT]),
-        "norm_precision": float(curves["norm_precision"][PRECISION_AT]),
         "success_rate": float(curves["success"][10]),  # IoU > 0.5
     }
+    if "norm_precision" in curves:
+        scores["norm_precision"] = float(curves["norm_precision"][PRECISION_AT])
+    return scores
 
 
 def mean_curves(per_sequence: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     keys = per_sequence[0].keys()
     return {k: np.mean([c[k] for c in per_sequence], axis=0) for k in keys}
+
+
+# ---------------------------------------------------------------------------------------------
+# The MATLAB OTB toolkit
+# ---------------------------------------------------------------------------------------------
+
+
+def matlab_colon(start: float, step: float, stop: float) -> np.ndarray:
+    """MATLAB's ``start:step:stop`` with its floating-point values.
+
+    MATLAB computes the first half of a range forward from `start` and the second half back
+    from `stop` (the middle element of an even count is their mean), so ``0:0.05:1`` holds
+    ``1 - 7 * 0.05 = 0.6499999999999999`` where ``np.arange`` has ``13 * 0.05 = 0.65``. The
+    thresholds decide which overlaps count, so the toolkit's numbers need its values exactly.
+    """
+    n = int(np.floor((stop - start) / step + 1e-10))
+    out = np.empty(n + 1)
+    for k in range(n + 1):
+        if 2 * k < n:
+            out[k] = start + k * step
+        elif 2 * k == n:
+            out[k] = (start + stop) / 2
+        else:
+            out[k] = stop - (n - k) * step
+    return out
+
+
+OTBKIT_SUCCESS_THRESHOLDS = matlab_colon(0, 0.05, 1)
+
+
+def _matlab_overlap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``calcRectInt.m``, in its order of operations (inclusive pixel ends, no epsilon)."""
+    right_a, right_b = a[:, 0] + a[:, 2] - 1, b[:, 0] + b[:, 2] - 1
+    top_a, top_b = a[:, 1] + a[:, 3] - 1, b[:, 1] + b[:, 3] - 1
+    inter = (np.maximum(0, np.minimum(right_a, right_b) - np.maximum(a[:, 0], b[:, 0]) + 1)
+             * np.maximum(0, np.minimum(top_a, top_b) - np.maximum(a[:, 1], b[:, 1]) + 1))
+    return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
+
+
+def _matlab_centre_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Centres as ``x + (w - 1) / 2`` (``calcSeqErrRobust.m``); Euclidean distance."""
+    ca = np.stack([a[:, 0] + (a[:, 2] - 1) / 2, a[:, 1] + (a[:, 3] - 1) / 2], axis=1)
+    cb = np.stack([b[:, 0] + (b[:, 2] - 1) / 2, b[:, 1] + (b[:, 3] - 1) / 2], axis=1)
+    return np.sqrt(np.sum((ca - cb) ** 2, axis=1))
+OTBKIT_PRECISION_THRESHOLDS = matlab_colon(0, 1, 50)
+
+
+def otbkit_sequence_curves(gt: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Success and precision curves of one sequence as the MATLAB OTB toolkit computes them.
+
+    - The first frame's result is replaced by the ground truth (the toolkit's runners do so).
+    - A ground-truth row with any value <= 0 gets overlap -1 (never a success) and centre
+      error -1 (within every precision threshold): ``calcSeqErrRobust.m``.
+    - Counts are divided by the ground truth's length, so a result shorter than the ground
+      truth has its missing frames counted as misses in both curves (``perfPlot.m``).
+    - Success is ``overlap > threshold``, precision ``error <= threshold``, both over MATLAB's
+      threshold values (:func:`matlab_colon`).
+    """
+    n_gt = len(gt)
+    n = min(len(pred), n_gt)
+    gt_n, pred_n = gt[:n, :4], np.array(pred[:n, :4], dtype=np.float64)
+    if n:
+        pred_n[0] = gt_n[0]
+    valid = np.all(gt_n > 0, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overlap = np.where(valid, np.nan_to_num(_matlab_overlap(gt_n, pred_n), nan=-1.0), -1.0)
+        error = np.where(valid, np.nan_to_num(_matlab_centre_error(gt_n, pred_n), nan=np.inf), -1.0)
+    success = (overlap[:, None] > OTBKIT_SUCCESS_THRESHOLDS[None, :]).sum(0) / float(n_gt)
+    precision = (error[:, None] <= OTBKIT_PRECISION_THRESHOLDS[None, :]).sum(0) / float(n_gt)
+    return {"success": success, "precision": precision}
