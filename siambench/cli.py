@@ -82,6 +82,7 @@ OPTIONAL_MODULES = {
     "torch": ("torch", "track"),
     "cv2": ("opencv-python-headless", "track"),
     "matplotlib": ("matplotlib", "report"),
+    "pandas": ("pandas", "report"),
     "ray": ("ray[tune]", "ray"),
     "got10k": ("got10k", "crosscheck"),
     "vot": ("vot-toolkit", "crosscheck"),
