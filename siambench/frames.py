@@ -8,6 +8,7 @@ decodes the next frames into a bounded queue while the tracker works on the curr
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,8 +18,10 @@ import cv2
 import numpy as np
 
 from siambench.errors import InputError
+from siambench.textio import read_bytes
 
 DEFAULT_PREFETCH = 8
+log = logging.getLogger("siambench")
 
 
 def read_frame(path: str | Path) -> np.ndarray:
@@ -28,10 +31,7 @@ def read_frame(path: str | Path) -> np.ndarray:
     also works for paths OpenCV cannot open itself (non-ASCII names on Windows).
     """
     path = Path(path)
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise InputError(path, f"cannot read frame: {exc.strerror or exc}") from exc
+    data = np.frombuffer(read_bytes(path, "frame"), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise InputError(path, "cannot decode frame: not an image OpenCV can read")
@@ -101,11 +101,19 @@ class FrameReader:
             self._thread.join(timeout=0.05)
 
     def _decode_all(self) -> None:
+        first: tuple[int, ...] | None = None
+        warned = False  # once per sequence: a resized sequence would warn on every frame
         try:
             for path in self._paths:
                 if self._stop.is_set():
                     return
-                if not self._put(read_frame(path)):
+                frame = read_frame(path)
+                if first is None:
+                    first = frame.shape[:2]
+                elif not warned and frame.shape[:2] != first:
+                    _warn_size(path, frame.shape[:2], first, self._paths[0])
+                    warned = True
+                if not self._put(frame):
                     return
             self._put(_End())
         except BaseException as exc:  # handed to the consumer, which re-raises it
@@ -120,3 +128,10 @@ class FrameReader:
             except queue.Full:
                 continue
         return False
+
+
+def _warn_size(path: Path, size: tuple[int, ...], first: tuple[int, ...], first_path: Path) -> None:
+    """A frame of another size than the first (a mixed-up folder, a re-encoded file) is tracked
+    in other coordinates than the annotations': worth a warning, though not an error."""
+    log.warning("%s: frame is %dx%d but the sequence's first frame %s is %dx%d (warned once per sequence)",
+                path, size[1], size[0], first_path.name, first[1], first[0])

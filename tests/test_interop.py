@@ -234,8 +234,8 @@ def test_pysot_two_target_sequences_and_bad_files(tmp_path):
         import_json(path, out=tmp_path / "o", images="link")
 
     bad = tmp_path / "bad.json"
-    bad.write_text('{"a": {"img_names": ["x.jpg"], "gt_rect": []}}')
-    with pytest.raises(InputError, match="1 images but 0 gt_rect rows"):
+    bad.write_text('{"a": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3, 4], [1, 2, 3, 4]]}}')
+    with pytest.raises(InputError, match="1 images but 2 gt_rect rows"):
         import_json(bad)
     bad.write_text("[1, 2")
     with pytest.raises(InputError, match="invalid JSON"):
@@ -258,3 +258,66 @@ def test_shared_vot2018_json_imports_to_the_official_layout(shared_data, tmp_pat
     ants = next(s for s in from_layout if s.name == "ants1")
     assert [Path(f).relative_to(tmp_path / "VOT2018").as_posix() for f in ants.frames[:2]] == \
         ["ants1/color/00000001.jpg", "ants1/color/00000002.jpg"]
+
+
+@pytest.mark.parametrize("name", ["../escaped", "ABSOLUTE", "a/../../escaped", "..", "."])
+def test_import_json_refuses_sequence_names_that_leave_out(tmp_path, name):
+    if name == "ABSOLUTE":
+        name = str(tmp_path / "escaped")
+    entry = {"img_names": ["x/color/00000001.jpg"], "gt_rect": [[1, 2, 3, 4, 5, 6, 7, 8]], "width": 9, "height": 9}
+    path = tmp_path / "VOT.json"
+    path.write_text(json.dumps({"fine": entry, name: entry}))
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(InputError) as err:
+        import_json(path, out=out, images="none")
+    assert f"sequence {name!r}" in str(err.value) and "outside the output folder" in str(err.value)
+    assert not (tmp_path / "deep" / "escaped").exists() and not (tmp_path / "escaped").exists()
+    assert not out.exists()  # refused before anything is written
+
+
+def test_import_json_refuses_otb_video_dir_and_links_that_leave_out(tmp_path):
+    entry = {"video_dir": "../elsewhere", "img_names": ["a/img/0001.jpg"], "gt_rect": [[1, 2, 3, 4]], "attr": []}
+    path = tmp_path / "OTB.json"
+    path.write_text(json.dumps({"A": entry}))
+    with pytest.raises(InputError, match=r"sequence 'A': folder '\.\./elsewhere' would be written outside"):
+        import_json(path, out=tmp_path / "out", images="none")
+    # a folder inside --out that is a link to somewhere else
+    (tmp_path / "out").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "A").symlink_to(tmp_path / "elsewhere")
+    entry["video_dir"] = "A"
+    path.write_text(json.dumps({"A": entry}))
+    with pytest.raises(InputError, match="sequence 'A'"):
+        import_json(path, out=tmp_path / "out", images="none")
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    entry.update(video_dir="B", img_names=["a/img/.."])
+    path.write_text(json.dumps({"A": entry}))
+    with pytest.raises(InputError, match=r"sequence 'A': image path 'a/img/\.\.' has no file name"):
+        import_json(path, out=tmp_path / "out", images="copy")
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [([{"a": 1}], "got a JSON list"),
+     ({}, "no sequences"),
+     ({"a": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3]]}}, "sequence 'a': gt_rect row 1 has 3 values"),
+     ({"a": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3, 4]], "occlusion": [7]}}, "occlusion, a list of 0/1"),
+     ({"a": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3, 4]], "attr": "OCC"}}, "attr, a list"),
+     ({"a": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3, 4]]},
+       "A": {"img_names": ["x.jpg"], "gt_rect": [[1, 2, 3, 4]]}}, "'a' and 'A' differ only in case")],
+)
+def test_import_json_checks_types_first(tmp_path, meta, message):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=message):
+        import_json(path, out=tmp_path / "out", images="none")
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_json_cli_error_is_one_line(tmp_path, capsys):
+    path = tmp_path / "in.json"
+    path.write_bytes(b'{"caf\xe9": 1}')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "import-json", str(path), "--out", str(tmp_path / "out"), "--images", "none"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "not UTF-8" in err and err.count("\n") == 1

@@ -17,6 +17,7 @@ from siambench.datasets.catalog import (
     find_folder,
 )
 from siambench.errors import InputError
+from siambench.textio import os_reason
 
 __all__ = ["DATASETS", "Dataset", "DatasetInfo", "Sequence", "dataset_info", "load_dataset", "dataset_folder"]
 
@@ -41,24 +42,32 @@ def load_dataset(name: str, root: str | Path | None = None) -> Dataset:
     """Read a dataset's annotations (never its pixels)."""
     info = dataset_info(name)
     folder = dataset_folder(name, root)
-    if info.family == "vot" or (info.family == "demo" and info.protocol == "supervised"):
-        from siambench.datasets.vot import read_vot
-
-        sequences = read_vot(folder)
-    elif info.family in ("otb", "demo"):
-        from siambench.datasets.otb import read_otb, read_otb_folder
-
-        sequences = read_otb(folder, info.subset) if info.subset else read_otb_folder(folder)
-    elif info.family == "got10k":
-        from siambench.datasets.got10k import read_got10k
-
-        sequences = read_got10k(folder)
-    elif info.family == "lasot":
-        from siambench.datasets.got10k import read_lasot
-
-        sequences = read_lasot(folder)
-    else:  # pragma: no cover - catalog and readers are kept in step
-        raise InputError(folder, f"no reader for dataset family {info.family}")
+    try:
+        sequences = _read_sequences(info, folder)
+    except OSError as exc:  # a listing or stat the readers do not catch themselves
+        raise InputError(exc.filename or folder, f"cannot read dataset {info.name} ({os_reason(exc)})") from None
+    if not sequences:  # it would score nothing and succeed
+        raise InputError(folder, f"dataset {info.name} has no sequences")
     ds = Dataset(info.name, info.protocol, info.results_name, sequences, folder,
                  info.results_aliases, info.eao_interval)
     return ds.select(list(info.sequences)) if info.sequences else ds
+
+
+def _read_sequences(info: DatasetInfo, folder: Path) -> list[Sequence]:
+    if info.family == "vot" or (info.family == "demo" and info.protocol == "supervised"):
+        from siambench.datasets.vot import read_vot
+
+        return read_vot(folder)
+    if info.family in ("otb", "demo"):
+        from siambench.datasets.otb import read_otb, read_otb_folder
+
+        return read_otb(folder, info.subset) if info.subset else read_otb_folder(folder)
+    if info.family == "got10k":
+        from siambench.datasets.got10k import read_got10k
+
+        return read_got10k(folder)
+    if info.family == "lasot":
+        from siambench.datasets.got10k import read_lasot
+
+        return read_lasot(folder)
+    raise InputError(folder, f"no reader for dataset family {info.family}")  # pragma: no cover

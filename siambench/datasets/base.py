@@ -66,12 +66,13 @@ class Sequence:
         if name == "empty":
             any_tag = np.zeros(n, dtype=bool)
             for values in self.tags.values():
-                any_tag |= values[:n].astype(bool)
+                any_tag[: len(values)] |= values[:n].astype(bool)  # a short tag list: rest untagged
             return ~any_tag
+        out = np.zeros(n, dtype=bool)
         values = self.tags.get(name)
-        if values is None:
-            return np.zeros(n, dtype=bool)
-        return values[:n].astype(bool)
+        if values is not None:
+            out[: len(values)] = values[:n].astype(bool)
+        return out
 
 
 @dataclass

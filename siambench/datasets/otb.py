@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from siambench.datasets.base import FrameList, Sequence
+from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
-from siambench.textio import image_size, read_json, read_regions
+from siambench.textio import check_distinct, image_size, read_lines, read_regions
 
 # First image of sequences whose annotations do not start at img/0001.jpg (OTB configSeqs).
 START_FRAME = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "Tiger1": 6}
@@ -35,7 +36,7 @@ def read_otb(folder: Path, subset: str) -> list[Sequence]:
     json_path = folder / f"{folder.name}.json"
     names = subset_names(subset)
     if json_path.is_file():
-        return _read_otb_json(json_path, folder, names)
+        return read_otb_json(json_path, folder, names)
     attrs = otb_metadata()["attributes"]
     missing = [n for n in names if not _gt_path(folder, n).is_file()]
     if missing:
@@ -71,8 +72,9 @@ def _frames(img_dir: Path, start: int, count: int) -> FrameList:
     return FrameList(img_dir, pattern="{:0" + str(digits) + "d}.jpg", start=start, count=count)
 
 
-def _read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
-    meta = read_json(path, "dataset JSON")
+def read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
+    """Sequences `names` of pysot's OTB JSON: {name: {img_names, gt_rect, attr}}."""
+    meta = read_pysot_json(path, sizes=(4,))
     out = []
     for name in names:
         if name not in meta:
@@ -89,17 +91,24 @@ def read_otb_folder(folder: Path) -> list[Sequence]:
 
     Attributes come from `attributes.txt` (``Name<TAB>IV, OCC, ...``) when the folder has one.
     """
-    attrs: dict[str, list[str]] = {}
     listing = folder / "attributes.txt"
-    if listing.is_file():
-        for i, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            name, sep, tags = line.partition("\t")
-            if not sep:
-                raise InputError(listing, "expected 'Name<TAB>TAG, TAG, ...'", i)
-            attrs[name.strip()] = [t.strip() for t in tags.split(",") if t.strip()]
+    attrs = read_attributes(listing) if listing.is_file() else {}
     names = sorted(p.parent.name for p in folder.glob("*/groundtruth_rect.txt"))
     if not names:
         raise InputError(folder, "no sequences found (expected <Seq>/groundtruth_rect.txt)")
+    check_distinct(((None, n) for n in names), folder)
     return [_read_sequence(folder, n, attrs.get(n, [])) for n in names]
+
+
+def read_attributes(path: Path) -> dict[str, list[str]]:
+    """attributes.txt: ``Name<TAB>IV, OCC, ...`` per line; a name listed twice is an error."""
+    entries = []
+    for i, line in enumerate(read_lines(path, allow_empty=True), start=1):
+        if not line.strip():
+            continue
+        name, sep, tags = line.partition("\t")
+        if not sep or not name.strip():
+            raise InputError(path, "expected 'Name<TAB>TAG, TAG, ...'", i)
+        entries.append((i, name.strip(), [t.strip() for t in tags.split(",") if t.strip()]))
+    check_distinct(((i, name) for i, name, _ in entries), path)
+    return {name: tags for _, name, tags in entries}

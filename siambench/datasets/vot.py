@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from siambench.datasets.base import FrameList, Sequence
+from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
-from siambench.textio import image_size, read_column, read_json, read_lines, read_regions
+from siambench.textio import image_size, read_flags, read_lines, read_names, read_regions
 
 TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 
@@ -23,38 +24,35 @@ def read_vot(folder: Path) -> list[Sequence]:
 
 def read_vot_json(path: Path, root: Path) -> list[Sequence]:
     """pysot's dataset JSON: {name: {img_names, gt_rect, width, height, <tag>: [0/1...]}}."""
-    meta = read_json(path, "dataset JSON")
+    meta = read_pysot_json(path, sizes=(4, 8), flags=TAGS, required=("width", "height"))
     sequences = []
     for name in sorted(meta):
         entry = meta[name]
-        try:
-            gt = _pad_regions(entry["gt_rect"])
-            frames = FrameList(root, entry["img_names"])
-            width, height = int(entry["width"]), int(entry["height"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(path, f"sequence {name!r}: expected gt_rect, img_names, width and height ({exc})") from None
+        gt = _pad_regions(entry["gt_rect"])
+        frames = FrameList(root, entry["img_names"])
         tags = {t: np.asarray(entry[t], dtype=np.int8) for t in TAGS if t in entry}
-        sequences.append(Sequence(name, frames, gt, width, height, tags))
+        sequences.append(Sequence(name, frames, gt, entry["width"], entry["height"], tags))
     return sequences
 
 
 def _pad_regions(rows: list[list[float]]) -> np.ndarray:
-    """Regions as a 2-D array; a rectangle in a polygon dataset becomes its polygon."""
+    """Regions as a 2-D array; a rectangle in a polygon dataset becomes its polygon.
+
+    Rows are checked first (read_pysot_json): each holds 4 or 8 numbers.
+    """
     width = max(len(r) for r in rows)
-    out = np.full((len(rows), width), np.nan)
+    out = np.empty((len(rows), width))
     for i, r in enumerate(rows):
         if len(r) == 4 and width == 8:
             x, y, w, h = r
             r = [x, y, x, y + h - 1, x + w - 1, y + h - 1, x + w - 1, y]
-        if len(r) == width:
-            out[i] = r
+        out[i] = r
     return out
 
 
 def read_vot_layout(folder: Path) -> list[Sequence]:
     """list.txt, <seq>/groundtruth.txt, frames in <seq>/color/ or <seq>/, per-frame *.tag files."""
-    names = [line.strip() for line in read_lines(folder / "list.txt") if line.strip()]
-    return [read_vot_sequence(folder / name) for name in names]
+    return [read_vot_sequence(folder / name) for name in read_names(folder / "list.txt")]
 
 
 def read_vot_sequence(path: Path) -> Sequence:
@@ -72,8 +70,7 @@ def read_vot_sequence(path: Path) -> Sequence:
             tag_file = path / f"{tag}{suffix}"
             if tag_file.is_file():
                 # An empty tag file (a tag that never occurs, as in VOT2018's ball1) is all zeros.
-                empty = not tag_file.read_text(encoding="utf-8", errors="replace").strip()
-                values = np.zeros(0, np.int8) if empty else read_column(tag_file, dtype=np.int8)
+                values = read_flags(tag_file, allow_empty=True)
                 # Tag files may stop at the last tagged frame: the rest are untagged.
                 tags[tag] = np.pad(values[: len(gt)], (0, max(0, len(gt) - len(values))))
                 break
@@ -99,7 +96,7 @@ def _sequence_pattern(path: Path) -> tuple[Path, str] | None:
     meta = path / "sequence"
     if not meta.is_file():
         return None
-    for line in meta.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_lines(meta, allow_empty=True):
         key, _, value = line.partition("=")
         if key.strip() == "channels.color" and value.strip():
             rel = Path(value.strip())

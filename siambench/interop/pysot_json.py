@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from siambench.datasets.pysot import check_rows, read_pysot_json
 from siambench.errors import InputError, SiambenchError
-from siambench.textio import read_json
+from siambench.textio import atomic_write_lines, check_writable_dir, os_reason
 
 VOT_TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 IMAGE_MODES = ("link", "copy", "none")
@@ -94,7 +95,6 @@ def export_json(dataset: str | Any, out: str | Path | None = None, data_root: st
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, root=data_root)
     data = dataset_json(ds)
     path = Path(out) if out is not None else Path(ds.root) / f"{Path(ds.root).name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data) + "\n")
     return path
 
@@ -115,40 +115,36 @@ def detect_kind(meta: dict[str, Any]) -> str:
     return "otb"
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    meta = read_json(path, "dataset JSON")
-    if not isinstance(meta, dict) or not meta:
-        raise InputError(path, "expected pysot's {sequence: {img_names, gt_rect, ...}} mapping")
-    for name, entry in meta.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("img_names"), list) \
-                or not isinstance(entry.get("gt_rect"), list):
-            raise InputError(path, f"sequence {name!r}: expected img_names and gt_rect lists")
-        if len(entry["img_names"]) != len(entry["gt_rect"]):
-            raise InputError(path, f"sequence {name!r}: {len(entry['img_names'])} images but "
-                                   f"{len(entry['gt_rect'])} gt_rect rows")
-    return meta
+def _inside(out: Path, folder: str, name: str, json_path: Path) -> Path:
+    """out/folder, where `folder` (a sequence name, a video_dir) must be one folder name that
+    stays inside `out` once resolved: no '..', no absolute path, no link that leads out."""
+    target = out / folder
+    base = out.resolve()
+    if folder in ("", ".", "..") or "/" in folder or "\\" in folder \
+            or target.resolve().parent != base:
+        raise InputError(json_path, f"sequence {name!r}: folder {folder!r} would be written outside "
+                                    f"the output folder {out} (expected a plain folder name)")
+    return target
 
 
 def _place(source: Path, target: Path, mode: str) -> None:
     """Put frame `source` at `target` (link or copy), unless it is already there."""
     if mode == "none":
         return
-    if target.exists() and source.exists() and os.path.samefile(source, target):
-        return
-    if not source.is_file():
-        raise InputError(source, "frame not found (use --images none to write annotations only)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    if mode == "link":
-        os.symlink(source.resolve(), target)
-    else:
-        shutil.copy2(source, target)
-
-
-def _lines(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    try:
+        if target.exists() and source.exists() and os.path.samefile(source, target):
+            return
+        if not source.is_file():
+            raise InputError(source, "frame not found (use --images none to write annotations only)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        if mode == "link":
+            os.symlink(source.resolve(), target)
+        else:
+            shutil.copy2(source, target)
+    except OSError as exc:
+        raise InputError(target, f"cannot place frame {source} ({os_reason(exc)})") from None
 
 
 def _csv(row: list[float]) -> str:
@@ -172,50 +168,68 @@ def import_json(json_path: str | Path, out: str | Path | None = None, images: st
     json_path = Path(json_path)
     if images not in IMAGE_MODES:
         raise SiambenchError(f"unknown image mode {images!r}; expected one of {', '.join(IMAGE_MODES)}")
-    meta = _read_meta(json_path)
+    meta = read_pysot_json(json_path, flags=VOT_TAGS)
     kind = kind or detect_kind(meta)
     if kind not in KINDS:
         raise SiambenchError(f"unknown JSON kind {kind!r}; expected vot or otb")
     src = Path(root) if root is not None else json_path.parent
     dst = Path(out) if out is not None else src
     names = list(meta)  # the file's order (pysot itself sorts; list.txt keeps what the file says)
+    folders = _sequence_folders(meta, kind, dst, json_path, images)
+    check_writable_dir(dst)
     if kind == "vot":
         for name in names:
-            _write_vot_sequence(dst / name, name, meta[name], src, images)
-        _lines(dst / "list.txt", names)
+            _write_vot_sequence(folders[name], name, meta[name], src, images)
+        atomic_write_lines(dst / "list.txt", names)
     else:
         attributes = []
         for name in names:
-            _write_otb_sequence(dst, name, meta[name], src, images)
+            _write_otb_sequence(folders[name], name, meta[name], src, images)
             attributes.append(f"{name}\t{', '.join(meta[name].get('attr', []))}")
-        _lines(dst / "attributes.txt", attributes)
+        atomic_write_lines(dst / "attributes.txt", attributes)
     return names
+
+
+def _sequence_folders(meta: dict[str, Any], kind: str, dst: Path, json_path: Path,
+                      images: str) -> dict[str, Path]:
+    """Each sequence's folder in `dst`; every name is checked before anything is written, so
+    that a bad one leaves no half-written layout."""
+    folders = {}
+    for name, entry in meta.items():
+        if kind == "otb":
+            check_rows(json_path, name, entry["gt_rect"], (4,))  # OTB boxes are x, y, w, h
+        folder = _inside(dst, name if kind == "vot" else str(entry.get("video_dir") or name), name, json_path)
+        if images != "none":
+            _inside(folder, "color" if kind == "vot" else "img", name, json_path)
+            bad = next((n for n in entry["img_names"] if Path(n).name in ("", ".", "..")), None)
+            if bad is not None:
+                raise InputError(json_path, f"sequence {name!r}: image path {bad!r} has no file name")
+        folders[name] = folder
+    return folders
 
 
 def _write_vot_sequence(folder: Path, name: str, entry: dict[str, Any], src: Path, images: str) -> None:
     frames = entry["img_names"]
     for image in frames:
         _place(src / image, folder / "color" / Path(image).name, images)
-    _lines(folder / "groundtruth.txt", [_csv(r) for r in entry["gt_rect"]])
+    atomic_write_lines(folder / "groundtruth.txt", [_csv(r) for r in entry["gt_rect"]])
     for tag in VOT_TAGS:
         # An empty list (VOT2018's ball1 has no occlusion labels) means: never tagged, which a
         # missing tag file also says.
         if entry.get(tag):
-            _lines(folder / f"{tag}.tag", [str(int(v)) for v in entry[tag]])
+            atomic_write_lines(folder / f"{tag}.tag", [str(v) for v in entry[tag]])
     pattern = _frame_pattern(frames)
     if pattern is not None:
-        _lines(folder / "sequence", [f"channels.color=color/{pattern}", "format=default", "fps=30",
-                                     f"name={name}"])
+        atomic_write_lines(folder / "sequence", [f"channels.color=color/{pattern}", "format=default",
+                                                 "fps=30", f"name={name}"])
 
 
-def _write_otb_sequence(dst: Path, name: str, entry: dict[str, Any], src: Path, images: str) -> None:
-    video_dir = str(entry.get("video_dir") or name)
-    folder = dst / video_dir
+def _write_otb_sequence(folder: Path, name: str, entry: dict[str, Any], src: Path, images: str) -> None:
     for image in entry["img_names"]:
         _place(src / image, folder / "img" / Path(image).name, images)
     split = _SPLIT.match(name)
-    if split and video_dir == split["base"]:
+    if split and folder.name == split["base"]:
         gt_file = folder / f"groundtruth_rect.{split['idx']}.txt"
     else:
         gt_file = folder / "groundtruth_rect.txt"
-    _lines(gt_file, [_csv(r) for r in entry["gt_rect"]])
+    atomic_write_lines(gt_file, [_csv(r) for r in entry["gt_rect"]])
