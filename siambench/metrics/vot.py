@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from siambench.regions import vot_overlaps, votkit_overlaps
+from siambench.regions import vot_overlaps, vot_overlaps_two_bounds, votkit_overlaps
 
 INIT, FAILURE, SKIPPED = 1, 2, 0
 BURNIN = 10
@@ -65,10 +65,17 @@ def _tag_mask(seq: VotSequence, tag: str, n: int) -> np.ndarray:
     return out
 
 
-def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int) -> list[list[np.ndarray]]:
+def _both_bounds(preds, gts, bounds) -> tuple[np.ndarray, np.ndarray]:
+    """pysot's two overlaps per frame: bounded by the image (W, H) and by (W - 1, H - 1)."""
+    w, h = bounds
+    return vot_overlaps_two_bounds(preds, gts, (w, h), (w - 1, h - 1))
+
+
+def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int):
     """Overlaps of every repetition of every sequence in one vectorised call.
 
-    shrink: subtract from the image size for the bound (pysot's EAO uses W - 1, H - 1).
+    shrink: subtract from the image size for the bound. An overlap_fn that returns a tuple of
+    arrays (several bounds at once) gives a tuple of nested lists, one per array.
     """
     preds, gts, ws, hs, spans = [], [], [], [], []
     for seq in sequences:
@@ -79,9 +86,13 @@ def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int) -> list
             ws.append(np.full(n, seq.width - shrink, dtype=np.float64))
             hs.append(np.full(n, seq.height - shrink, dtype=np.float64))
             spans.append(n)
-    if not preds:
-        return [[] for _ in sequences]
     flat = overlap_fn(preds, gts, (np.concatenate(ws), np.concatenate(hs)))
+    if isinstance(flat, tuple):
+        return tuple(_split_overlaps(sequences, part, spans) for part in flat)
+    return _split_overlaps(sequences, flat, spans)
+
+
+def _split_overlaps(sequences: list[VotSequence], flat: np.ndarray, spans: list[int]) -> list[list[np.ndarray]]:
     out, pos, k = [], 0, 0
     for seq in sequences:
         reps = []
@@ -101,15 +112,12 @@ def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int) -> list
 def pysot_supervised(sequences: list[VotSequence], interval: tuple[int, int] | None,
                      tags: tuple[str, ...] = ("all",)) -> dict:
     """Accuracy, robustness, failures, EAO and the EAO curve as pysot computes them."""
-    burned = []
-    for seq in sequences:
-        reps = []
-        for traj in seq.trajectories:
-            masked = _burnin_mask(_codes(traj), BURNIN)
-            reps.append([np.zeros(1) if m else e for e, m in zip(traj, masked, strict=True)])
-        burned.append(VotSequence(seq.name, seq.groundtruth, seq.width, seq.height, reps, seq.tags))
-    acc_overlaps = _all_overlaps(burned, vot_overlaps, 0)
-    eao_overlaps = _all_overlaps(sequences, vot_overlaps, 1)
+    # One rasterisation serves both bounds (accuracy: W x H, EAO: W - 1 x H - 1); accuracy then
+    # leaves out each initialisation frame and the BURNIN - 1 after it, as pysot does.
+    acc_overlaps, eao_overlaps = _all_overlaps(sequences, _both_bounds, 0)
+    for seq, reps in zip(sequences, acc_overlaps, strict=True):
+        for traj, ov in zip(seq.trajectories, reps, strict=True):
+            ov[_burnin_mask(_codes(traj), BURNIN)[: len(ov)]] = np.nan
 
     per_seq: dict[str, dict] = {}
     frame_overlaps = []  # per sequence: nanmean over repetitions, per frame
