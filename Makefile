@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # your own torch build into .venv first, then `make setup TORCH=` keeps it.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup test lint bench demo clean
+.PHONY: setup test lint bench gpu demo clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m siambench.bench
+
+# issue 9: CUDA equivalence tests and batched GPU throughput (needs an NVIDIA GPU)
+gpu:
+	bash bench/gpu.sh
 
 demo: setup
 	$(BIN)/siambench demo

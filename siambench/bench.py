@@ -1,6 +1,6 @@
 """`make bench`: speed measured in one run, printed as times and ratios (never asserted in tests).
 
-    python -m siambench.bench [--only eval|trackers|workers] [--shared DIR]
+    python -m siambench.bench [--only eval|trackers|workers|batched] [--shared DIR]
 
 Scoring speed uses the published raw results in the shared folder (``$SIAMBENCH_SHARED``,
 default ``../shared``) and compares with vot-toolkit 0.9.0's own analyses on the same files.
@@ -85,7 +85,7 @@ def bench_trackers(shared: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["eval", "trackers", "workers"], default=None)
+    parser.add_argument("--only", choices=["eval", "trackers", "workers", "batched"], default=None)
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SIAMBENCH_SHARED", "../shared")))
     args = parser.parse_args(argv)
     if args.only in (None, "eval"):
@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         from siambench.bench_workers import bench_workers
 
         bench_workers()
+    if args.only in (None, "batched"):
+        from siambench.bench_batched import TRACKERS, bench_batched
+
+        # issue 9's goals on the CPU: >= 1.5x alex and mobilev2, >= 1.1x r50, auto never slower
+        bench_batched(list(TRACKERS), ["8", "auto"], "cpu", 16, (60, 120), "bf16", None)
 
 
 if __name__ == "__main__":

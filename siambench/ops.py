@@ -11,6 +11,9 @@ Conventions:
   (BGR, raw 0-255 values, no normalisation), which is what every released model expects; the
   caller moves it to its device. :func:`crop_patch` returns the same pixels as an HWC ``uint8``
   array for callers that crop several scales from one patch.
+- The crop functions also take the frame as a torch ``uint8`` (H, W, 3) tensor (uploaded once
+  per frame with :func:`frame_tensor`): they then crop, pad and resize on the tensor's device
+  and return tensors there, equal to the OpenCV crops within one grey level.
 - Anchor, window and decoding helpers work on numpy arrays, in search-crop pixels relative to
   the crop centre, with pysot's flat index ``a * S * S + y * S + x`` (anchor-major).
 """
@@ -32,9 +35,23 @@ Rounding = Literal["half_up", "python"]
 # --------------------------------------------------------------------------- cropping
 
 
-def channel_mean(image: np.ndarray) -> np.ndarray:
+def channel_mean(image: np.ndarray | torch.Tensor) -> np.ndarray:
     """Per-channel mean of an (H, W, C) image as float64, the value crops are padded with."""
+    if isinstance(image, torch.Tensor):
+        return image.double().mean(dim=(0, 1)).cpu().numpy()
     return np.mean(image, axis=(0, 1))
+
+
+def frame_tensor(frame: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """A BGR uint8 frame as a (H, W, 3) uint8 tensor on `device`: the one upload per frame."""
+    return torch.from_numpy(np.ascontiguousarray(frame)).to(device, non_blocking=True)
+
+
+def reverse_channels(image: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """BGR <-> RGB of an (H, W, 3) image, array or tensor."""
+    if isinstance(image, torch.Tensor):
+        return image.flip(-1)
+    return np.ascontiguousarray(image[..., ::-1])
 
 
 def _round_start(value: float, rounding: Rounding) -> int:
@@ -48,7 +65,7 @@ def _round_start(value: float, rounding: Rounding) -> int:
 
 
 def crop_patch(
-    image: np.ndarray,
+    image: np.ndarray | torch.Tensor,
     center_xy: Sequence[float],
     model_size: int,
     original_size: float,
@@ -68,6 +85,8 @@ def crop_patch(
     half = (original_size + 1) / 2
     xmin = _round_start(center_xy[0] - half, rounding)
     ymin = _round_start(center_xy[1] - half, rounding)
+    if isinstance(image, torch.Tensor):
+        return _crop_tensor(image, xmin, ymin, size, model_size, avg_chans)
     xmax, ymax = xmin + size - 1, ymin + size - 1
 
     if xmin >= 0 and ymin >= 0 and xmax < width and ymax < height:
@@ -93,13 +112,47 @@ def crop_patch(
     return patch
 
 
-def patch_to_tensor(patch: np.ndarray) -> torch.Tensor:
-    """HWC uint8 patch -> (1, C, H, W) float32 tensor with the raw 0-255 values."""
+def _crop_tensor(
+    image: torch.Tensor, xmin: int, ymin: int, size: int, model_size: int, avg_chans: np.ndarray
+) -> torch.Tensor:
+    """:func:`crop_patch` on the device of `image`, a (H, W, C) uint8 tensor.
+
+    The square is pasted onto a canvas of the uint8 mean colour, then resized bilinearly
+    with half-pixel centres and no antialiasing, which is what cv2.INTER_LINEAR computes
+    (OpenCV in 11-bit fixed point, hence the grey level of tolerance); rounded back to uint8.
+    """
+    height, width = image.shape[:2]
+    x0, y0 = max(xmin, 0), max(ymin, 0)
+    x1, y1 = min(xmin + size, width), min(ymin + size, height)
+    if xmin >= 0 and ymin >= 0 and x1 - xmin == size and y1 - ymin == size:
+        patch = image[ymin : ymin + size, xmin : xmin + size]
+    else:
+        fill = torch.as_tensor(np.asarray(avg_chans).astype(np.uint8), device=image.device)
+        patch = fill.expand(size, size, image.shape[2]).clone()
+        if x0 < x1 and y0 < y1:
+            patch[y0 - ymin : y1 - ymin, x0 - xmin : x1 - xmin] = image[y0:y1, x0:x1]
+    if size == model_size:
+        return patch
+    chw = patch.permute(2, 0, 1).unsqueeze(0).float()
+    resized = F.interpolate(chw, size=(model_size, model_size), mode="bilinear", align_corners=False)
+    return resized[0].round_().clamp_(0, 255).to(torch.uint8).permute(1, 2, 0)
+
+
+def patch_to_tensor(patch: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """HWC uint8 patch -> (1, C, H, W) float32 tensor with the raw 0-255 values (a tensor
+    patch stays on its device)."""
+    if isinstance(patch, torch.Tensor):
+        return patch.permute(2, 0, 1).float().unsqueeze(0).contiguous()
     return torch.from_numpy(np.ascontiguousarray(patch.transpose(2, 0, 1))).float().unsqueeze(0)
 
 
+def stack_patches(patches: Sequence[np.ndarray | torch.Tensor]) -> torch.Tensor:
+    """HWC uint8 patches -> one (N, C, H, W) float32 batch."""
+    return torch.cat([patch_to_tensor(p) for p in patches])
+
+
 def get_subwindow(
-    image: np.ndarray,
+    image: np.ndarray | torch.Tensor,
     center_xy: Sequence[float],
     model_size: int,
     original_size: float,

@@ -10,6 +10,8 @@
 
 Each function takes frames as an iterable (see :class:`siambench.frames.FrameReader`), so the
 caller chooses how they are decoded, and returns a :class:`Trajectory` with per-frame times.
+The rules themselves are one step-wise :class:`ProtocolDriver`, which the batched engine
+drives too, so the sequential and batched runs cannot differ in them.
 Times cover the tracker call only (pysot starts its clock after the frame is read); `sync`
 is called inside the timed region so that GPU work is finished before the clock stops.
 """
@@ -100,42 +102,152 @@ def _check_count(seen: int, expected: int, seq: Any) -> None:
         )
 
 
+INIT_STEP, TRACK_STEP, SKIP_STEP = "init", "track", "skip"
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a protocol asks of the tracker on one frame: init on `box`, track, or nothing."""
+
+    kind: str
+    box: np.ndarray | None = None
+
+
+class ProtocolDriver:
+    """One run of one protocol over one sequence, frame by frame.
+
+    The caller feeds frames in order: :meth:`next_step` says what the tracker must do on the
+    next one, and :meth:`initialised`, :meth:`tracked` or :meth:`skipped` report it. Both the
+    sequential loop (:func:`run_protocol`) and the batched engine
+    (:mod:`siambench.execution.batched`) drive trackers through this class, so the protocols'
+    rules (failure at zero overlap, re-initialisation ``reset_delay`` frames later) live here
+    only.
+    """
+
+    def __init__(self, protocol: str, seq: Any, reset_delay: int = RESET_DELAY) -> None:
+        if protocol not in PROTOCOLS:
+            raise SiambenchError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+        self.protocol = protocol
+        self.seq = seq
+        self.reset_delay = reset_delay
+        self._gt = np.asarray(seq.groundtruth, dtype=np.float64)
+        self.n = len(self._gt)
+        self.index = 0  # the frame the next step is for
+        self.lines: list[Any] = []
+        self.scores = np.full(self.n, np.nan)
+        self.times = np.zeros(self.n)
+        self.failures = 0
+        self.tracked_frames = 0
+        self._next_init = 0
+        self._region: np.ndarray | None = None  # ground truth of the frame being tracked
+        self._overrun = False
+
+    @property
+    def done(self) -> bool:
+        return self.index >= self.n
+
+    def next_step(self) -> Step:
+        """The step for frame ``self.index`` (call once per frame, then report it)."""
+        idx = self.index
+        if self.protocol != "supervised":
+            if idx == 0:
+                return Step(INIT_STEP, np.asarray(self.seq.init_box(), dtype=np.float64))
+            return Step(TRACK_STEP)
+        region = pysot_polygon(self._gt[idx])
+        known = bool(np.all(np.isfinite(region)))
+        self._region = region if known else None
+        if idx == self._next_init:
+            if not known:  # an init due on a frame that cannot be judged moves to the next one
+                self._next_init += 1
+                return Step(SKIP_STEP)
+            return Step(INIT_STEP, axis_aligned(region))
+        if idx > self._next_init:
+            return Step(TRACK_STEP)
+        return Step(SKIP_STEP)
+
+    def initialised(self, seconds: float, box: np.ndarray) -> None:
+        self.lines.append(INIT if self.protocol == "supervised" else box)
+        self._record(seconds)
+
+    def tracked(self, box: np.ndarray, score: float, frame_hw: tuple[int, int], seconds: float) -> None:
+        box = np.asarray(box, dtype=np.float64)
+        if self.protocol == "supervised" and self._region is not None:
+            height, width = int(frame_hw[0]), int(frame_hw[1])
+            if not vot_overlap(box, self._region, bounds=(width, height)) > 0:
+                self.lines.append(FAILURE)
+                self.failures += 1
+                self._next_init = self.index + self.reset_delay
+                self._record(seconds)
+                return
+        self.lines.append(box)
+        self.scores[self.index] = score
+        self._record(seconds)
+
+    def skipped(self) -> None:
+        self.lines.append(SKIPPED)
+        self.index += 1
+
+    def overran(self) -> None:
+        """The frame source had a frame beyond the ground truth."""
+        self._overrun = True
+
+    def _record(self, seconds: float) -> None:
+        self.times[self.index] = seconds
+        self.tracked_frames += 1
+        self.index += 1
+
+    def trajectory(self) -> Trajectory:
+        """The finished run; an error if the frames and the ground truth disagree in number."""
+        _check_count(self.index + int(self._overrun), self.n, self.seq)
+        return Trajectory(
+            protocol=self.protocol,
+            lines=self.lines,
+            scores=self.scores,
+            times=self.times,
+            failures=self.failures,
+            tracked_frames=self.tracked_frames,
+        )
+
+
+def run_protocol(
+    protocol: str,
+    tracker: Tracker,
+    seq: Any,
+    frames: Iterable[np.ndarray],
+    sync: Callable[[], None] | None = None,
+    reset_delay: int = RESET_DELAY,
+) -> Trajectory:
+    """Run `tracker` over `frames` under `protocol`, one frame at a time."""
+    driver = ProtocolDriver(protocol, seq, reset_delay)
+    clock = _Clock(tracker, sync)
+    for frame in frames:
+        if driver.done:
+            driver.overran()
+            break
+        step = driver.next_step()
+        if step.kind == INIT_STEP:
+            _, seconds = clock.call(tracker.init, frame, step.box)
+            driver.initialised(seconds, step.box)
+        elif step.kind == TRACK_STEP:
+            result, seconds = clock.call(tracker.track, frame)
+            driver.tracked(result.box, result.score, frame.shape[:2], seconds)
+        else:
+            driver.skipped()
+    return clock.finish(driver.trajectory())
+
+
 def run_ope(
     tracker: Tracker, seq: Any, frames: Iterable[np.ndarray], sync: Callable[[], None] | None = None
 ) -> Trajectory:
     """One pass: init on frame 0 with ``seq.init_box()``, then track every frame."""
-    return _run_no_reset(tracker, seq, frames, sync, "ope")
+    return run_protocol("ope", tracker, seq, frames, sync)
 
 
 def run_unsupervised(
     tracker: Tracker, seq: Any, frames: Iterable[np.ndarray], sync: Callable[[], None] | None = None
 ) -> Trajectory:
     """VOT's unsupervised experiment: init on frame 0, never reset."""
-    return _run_no_reset(tracker, seq, frames, sync, "unsupervised")
-
-
-def _run_no_reset(tracker, seq, frames, sync, protocol: str) -> Trajectory:
-    n = len(seq.groundtruth)
-    lines: list[Any] = []
-    scores = np.full(n, np.nan)
-    times = np.zeros(n)
-    clock = _Clock(tracker, sync)
-    idx = -1
-    for idx, frame in enumerate(frames):
-        if idx >= n:
-            break
-        if idx == 0:
-            box = np.asarray(seq.init_box(), dtype=np.float64)
-            _, times[0] = clock.call(tracker.init, frame, box)
-            lines.append(box)
-        else:
-            result, times[idx] = clock.call(tracker.track, frame)
-            lines.append(np.asarray(result.box, dtype=np.float64))
-            scores[idx] = result.score
-    _check_count(idx + 1, n, seq)
-    return clock.finish(
-        Trajectory(protocol=protocol, lines=lines, scores=scores, times=times, tracked_frames=n)
-    )
+    return run_protocol("unsupervised", tracker, seq, frames, sync)
 
 
 def run_supervised(
@@ -156,54 +268,7 @@ def run_supervised(
     a NaN cannot be judged, so the prediction is kept there; and an init due on such a frame
     moves to the next frame (the frame gets code 0).
     """
-    gt = np.asarray(seq.groundtruth, dtype=np.float64)
-    n = len(gt)
-    lines: list[Any] = []
-    scores = np.full(n, np.nan)
-    times = np.zeros(n)
-    failures = 0
-    tracked = 0
-    next_init = 0
-    clock = _Clock(tracker, sync)
-    idx = -1
-    for idx, frame in enumerate(frames):
-        if idx >= n:
-            break
-        region = pysot_polygon(gt[idx])
-        known = bool(np.all(np.isfinite(region)))
-        if idx == next_init:
-            if not known:
-                lines.append(SKIPPED)
-                next_init += 1
-                continue
-            _, times[idx] = clock.call(tracker.init, frame, axis_aligned(region))
-            lines.append(INIT)
-            tracked += 1
-        elif idx > next_init:
-            result, times[idx] = clock.call(tracker.track, frame)
-            tracked += 1
-            box = np.asarray(result.box, dtype=np.float64)
-            height, width = frame.shape[:2]
-            if known and not vot_overlap(box, region, bounds=(width, height)) > 0:
-                lines.append(FAILURE)
-                failures += 1
-                next_init = idx + reset_delay
-            else:
-                lines.append(box)
-                scores[idx] = result.score
-        else:
-            lines.append(SKIPPED)
-    _check_count(idx + 1, n, seq)
-    return clock.finish(
-        Trajectory(
-            protocol="supervised",
-            lines=lines,
-            scores=scores,
-            times=times,
-            failures=failures,
-            tracked_frames=tracked,
-        )
-    )
+    return run_protocol("supervised", tracker, seq, frames, sync, reset_delay)
 
 
 RUNNERS: dict[str, Callable[..., Trajectory]] = {

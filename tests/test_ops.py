@@ -227,3 +227,25 @@ def test_clip_box() -> None:
     assert ops.clip_box(-5, 300, 2, 500, (240, 320)) == (0.0, 240.0, 10.0, 240.0)
     assert ops.clip_box(50, 60, 30, 40, (240, 320)) == (50.0, 60.0, 30.0, 40.0)
     assert ops.clip_box(400, -1, 1000, 5, (240, 320)) == (320.0, 0.0, 320.0, 10.0)
+
+
+def test_device_crop_equals_the_opencv_crop_within_one_grey_level():
+    """Crops of a uint8 tensor frame (the engine's device-side crop, here on the CPU) against
+    OpenCV's, at random centres and sides, many of them reaching past the border."""
+    rng = np.random.default_rng(9)
+    past_border = 0
+    for _ in range(150):
+        h, w = (int(v) for v in rng.integers(20, 160, 2))
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        center = rng.uniform(-40, [w + 40, h + 40])
+        side = float(rng.uniform(1, 300))
+        out = int(rng.choice([31, 127, 255]))
+        rounding = str(rng.choice(["half_up", "python"]))
+        avg = ops.channel_mean(image)
+        want = ops.crop_patch(image, center, out, side, avg, rounding).astype(int)
+        got = ops.crop_patch(ops.frame_tensor(image, "cpu"), center, out, side, avg, rounding)
+        assert got.dtype == torch.uint8 and tuple(got.shape) == want.shape
+        assert np.abs(got.numpy().astype(int) - want).max() <= 1
+        past_border += bool(center[0] - side / 2 < 0 or center[0] + side / 2 > w)
+    assert past_border > 30
+    assert np.allclose(ops.channel_mean(ops.frame_tensor(image, "cpu")), ops.channel_mean(image))

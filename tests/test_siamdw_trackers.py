@@ -36,10 +36,10 @@ class StubFC(nn.Module):
         self.responses = torch.from_numpy(responses.astype(np.float32))
         self.searches: list[torch.Tensor] = []
 
-    def template(self, z: torch.Tensor) -> None:
+    def make_template(self, z: torch.Tensor) -> None:
         self.z = z
 
-    def track(self, x: torch.Tensor) -> torch.Tensor:
+    def track_with(self, template, x: torch.Tensor) -> torch.Tensor:
         self.searches.append(x)
         return self.responses[:, None]
 
@@ -53,10 +53,10 @@ class StubRPN(nn.Module):
         self.loc = torch.from_numpy(loc.astype(np.float32))[None]
         self.searches: list[torch.Tensor] = []
 
-    def template(self, z: torch.Tensor) -> None:
+    def make_template(self, z: torch.Tensor) -> None:
         self.z = z
 
-    def track(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def track_with(self, template, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self.searches.append(x)
         return self.cls, self.loc
 

@@ -35,11 +35,11 @@ class StubFC(nn.Module):
         self.templates: list[torch.Tensor] = []
         self.searches: list[torch.Tensor] = []
 
-    def template(self, z: torch.Tensor) -> torch.Tensor:
+    def make_template(self, z: torch.Tensor) -> torch.Tensor:
         self.templates.append(z.clone())
         return z
 
-    def track(self, x: torch.Tensor) -> torch.Tensor:
+    def track_with(self, template, x: torch.Tensor) -> torch.Tensor:
         self.searches.append(x.clone())
         return self.responses[:, None]
 

@@ -29,10 +29,10 @@ class StubModel(torch.nn.Module):
         self.templates: list[torch.Tensor] = []
         self.searches: list[torch.Tensor] = []
 
-    def template(self, z: torch.Tensor) -> None:
+    def make_template(self, z: torch.Tensor) -> None:
         self.templates.append(z.clone())
 
-    def track(self, x: torch.Tensor):
+    def track_with(self, template, x: torch.Tensor):
         self.searches.append(x.clone())
         return self.cls, self.loc
 

@@ -73,11 +73,17 @@ def _sigterm_interrupts() -> Iterator[None]:
               help="Ray cluster to join (auto, or ray://host:10001); default: a local Ray instance.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch threads per worker (default: the cores shared out among the workers).")
+@click.option("--batch", default=None, metavar="N|auto",
+              help="Track N sequences at once, one batched network call per frame step, in each "
+                   "worker (default: one at a time); auto: one at a time on 1-2 CPU cores, else "
+                   "sized from free memory.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
+              show_default=True, help="Network precision (fp16: CUDA only; bf16: CUDA or CPUs with it).")
 def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir: Path,
                 weights: Path | None, device: str, sequences: str | None, protocol: str | None,
                 repetitions: int, force: bool, random_init: bool, progress: bool,
                 workers: int | None, gpus: str | None, executor: str, address: str | None,
-                threads: int | None) -> None:
+                threads: int | None, batch: str | None, precision: str) -> None:
     """Run a tracker over a dataset; rerunning resumes where a previous run stopped."""
     from siambench.runner import run
 
@@ -101,6 +107,8 @@ def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir:
                 executor=executor,
                 address=address,
                 threads=threads,
+                batch=batch,
+                precision=precision,
             )
     except KeyboardInterrupt:
         # Finished sequences are on disk and recorded; say how to carry on.

@@ -3,9 +3,12 @@
     executor = make_executor("local", workers=2)            # two processes on the CPU
     executor = make_executor("local", gpus=[0, 1])          # one process per GPU
     executor = make_executor("ray", address="auto")         # one actor per GPU of the cluster
+    executor = make_executor("local", batch=8)              # 8 sequences at once, one engine
 
 Every executor takes the same jobs (:mod:`siambench.execution.jobs`) and yields the same
 trajectories; only where and how fast they run differs. The driver writes the results.
+With ``batch`` each worker (this process, a worker process, a Ray actor) runs one batched
+engine (:mod:`siambench.execution.batched`) instead of one sequence at a time.
 """
 
 from __future__ import annotations
@@ -72,13 +75,24 @@ def make_executor(
     address: str | None = None,
     device: str = "auto",
     threads: int | None = None,
+    batch: int | str | None = None,
+    precision: str = "fp32",
 ) -> Executor:
     """The executor for the `siambench run` options of the same names.
 
     local: one worker runs in this process (no start-up cost); more start worker processes.
     With `gpus`, one worker per listed GPU (or `workers` of them, handed the GPUs in turn).
     ray: actors on the cluster at `address`; `workers` actors, or one per cluster GPU.
+    batch: None or 1 tracks one sequence at a time; N keeps N sequences in one batched engine
+    per worker; "auto" sizes it per worker (:func:`siambench.execution.batched.resolve_batch`).
+    precision: fp32 (default), fp16 or bf16, the network under torch autocast.
     """
+    from siambench.execution.batched import parse_batch
+    from siambench.trackers.network import PRECISIONS
+
+    batch = parse_batch(batch)
+    if precision not in PRECISIONS:
+        raise SiambenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if executor not in EXECUTORS:
         raise SiambenchError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if workers is not None and workers < 1:
@@ -88,7 +102,8 @@ def make_executor(
             raise SiambenchError("--gpus is for the local executor; Ray assigns GPUs to its actors itself")
         from siambench.execution.ray_executor import RayExecutor
 
-        return RayExecutor(address=address, workers=workers, device=device, threads=threads)
+        return RayExecutor(address=address, workers=workers, device=device, threads=threads,
+                           batch=batch, precision=precision)
     if address is not None:
         raise SiambenchError("--address is for --executor ray")
     from siambench.weights import select_device
@@ -101,8 +116,12 @@ def make_executor(
     else:
         devices = [str(select_device(device))]
         count = workers or 1
+    from siambench.trackers.network import check_precision
+
+    for name in devices:
+        check_precision(precision, name)
     if count == 1:
-        return SerialExecutor(devices[0])
+        return SerialExecutor(devices[0], batch, precision)
     from siambench.execution.local import LocalExecutor
 
-    return LocalExecutor(count, devices)
+    return LocalExecutor(count, devices, batch, precision)

@@ -6,14 +6,17 @@ itself by ``(spec hash, dataset, sequence, repetition)`` and carries the annotat
 sequence first: when they are spread over workers, the long ones start early and the short
 ones fill the gaps at the end, which keeps the last worker from finishing alone.
 
-:class:`TrackerSetup` is everything a worker needs to build the tracker; :class:`JobRunner`
-builds it once and then runs job after job. Every executor (in-process, process pool, Ray)
-runs jobs through a JobRunner, so the trajectories cannot depend on the executor.
+:class:`TrackerSetup` is everything a worker needs to build the tracker; :func:`make_worker`
+builds it once and then runs job after job: a :class:`JobRunner` one sequence at a time, or,
+with ``batch`` above 1, the batched engine (:mod:`siambench.execution.batched`). Every executor
+(in-process, process pool, Ray) runs jobs through such a worker, so the trajectories cannot
+depend on the executor.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -64,10 +67,16 @@ class TrackerSetup:
     random_init: bool = False
     device: str = "cpu"
     threads: int | None = None  # torch intra-op threads in the worker; None: leave as is
+    batch: int | str = 1  # jobs tracked at once by one worker, or "auto" (see resolve_batch)
+    precision: str = "fp32"  # network precision: fp32, fp16 or bf16 (autocast)
 
     def on(self, device: str) -> TrackerSetup:
         """The same setup on another device."""
-        return TrackerSetup(self.spec, self.protocol, self.weights, self.random_init, device, self.threads)
+        return dataclasses.replace(self, device=device)
+
+    def running(self, batch: int | str, precision: str) -> TrackerSetup:
+        """The same setup with the executor's batch and precision."""
+        return dataclasses.replace(self, batch=batch, precision=precision)
 
 
 def limit_threads(threads: int | None) -> tuple[int, int] | None:
@@ -96,16 +105,23 @@ def restore_threads(previous: tuple[int, int] | None) -> None:
     cv2.setNumThreads(previous[1])
 
 
+def deterministic_kernels(device: Any) -> None:
+    """On CUDA, deterministic cuDNN kernels, so that two runs on the same frames agree."""
+    import torch
+
+    if getattr(device, "type", None) == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+
 @contextlib.contextmanager
 def inference(device: Any) -> Iterator[Any]:
     """torch.inference_mode, and the GPU synchronisation used to time calls honestly."""
     import torch
 
     sync = None
+    deterministic_kernels(device)
     if getattr(device, "type", None) == "cuda":
-        # Deterministic kernels, so that two runs on the same frames agree.
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
 
         def sync() -> None:
             torch.cuda.synchronize(device)
@@ -125,6 +141,7 @@ class JobRunner:
         self.setup = setup
         self.device = select_device(setup.device)
         self.tracker = create_tracker(setup.spec, self.device, setup.weights, setup.random_init)
+        set_precision(self.tracker, setup.precision, self.device)
         self._run = RUNNERS[setup.protocol]
 
     def run(self, job: Job) -> Trajectory:
@@ -133,6 +150,42 @@ class JobRunner:
 
         with inference(self.device) as sync, FrameReader(job.sequence.frames) as frames:
             return self._run(self.tracker, job.sequence, frames, sync=sync)
+
+    def run_stream(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Trajectory]]:
+        """Run `jobs` one after the other (taken lazily); yield each with its trajectory."""
+        for job in jobs:
+            yield job, self.run(job)
+
+
+def set_precision(tracker: Any, precision: str, device: Any) -> None:
+    """Run `tracker`'s network in `precision`; only network trackers have one to change."""
+    if precision == "fp32":
+        return
+    from siambench.errors import SiambenchError
+    from siambench.trackers.network import check_precision
+
+    check_precision(precision, device)
+    if not hasattr(tracker, "precision"):
+        raise SiambenchError(f"--precision {precision}: tracker {tracker.name!r} has no network to run in it")
+    tracker.precision = precision
+
+
+class Worker(Protocol):
+    """A built tracker in one process, running the jobs it is given."""
+
+    previous_threads: tuple[int, int] | None  # for restore_threads
+
+    def run_stream(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Trajectory]]:
+        ...
+
+
+def make_worker(setup: TrackerSetup) -> Worker:
+    """The worker for `setup`: the batched engine when its batch resolves above 1."""
+    if setup.batch in (1, None):
+        return JobRunner(setup)
+    from siambench.execution.batched import BatchedWorker
+
+    return BatchedWorker(setup)
 
 
 class Executor(Protocol):
@@ -155,22 +208,30 @@ class SerialExecutor:
 
     workers = 1
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", batch: int | str = 1, precision: str = "fp32") -> None:
         self.device = device
+        self.batch = batch
+        self.precision = precision
 
     def describe(self) -> str:
-        return self.device
+        return describe_device(self.device, self.batch, self.precision)
 
     def run(self, setup: TrackerSetup, jobs: list[Job]) -> Iterator[tuple[Job, Trajectory]]:
         if not jobs:
             return
-        runner = JobRunner(setup.on(self.device))
+        worker = make_worker(setup.on(self.device).running(self.batch, self.precision))
         try:
-            for job in jobs:
-                yield job, runner.run(job)
+            yield from worker.run_stream(jobs)
         finally:
             # This is the caller's process: leave its thread settings as they were.
-            restore_threads(runner.previous_threads)
+            restore_threads(worker.previous_threads)
+
+
+def describe_device(device: str, batch: int | str = 1, precision: str = "fp32") -> str:
+    """`device`, with the batch and precision where they are not the defaults."""
+    extra = [f"batch {batch}"] if batch not in (1, None) else []
+    extra += [precision] if precision != "fp32" else []
+    return f"{device} ({', '.join(extra)})" if extra else device
 
 
 def default_threads(workers: int) -> int:

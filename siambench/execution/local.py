@@ -22,20 +22,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from siambench.errors import SiambenchError
-from siambench.execution.jobs import Job, JobRunner, TrackerSetup, portable_error
+from siambench.execution.jobs import Job, TrackerSetup, describe_device, make_worker, portable_error
 from siambench.protocols import Trajectory
 
 _POLL_SECONDS = 0.5  # how often the driver checks that its workers are alive
 
 
-def _worker_main(setup: TrackerSetup, tasks: Any, results: Any, parent: int) -> None:
-    """Body of a worker process: build the tracker, then run jobs until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        runner = JobRunner(setup)
-    except BaseException as exc:  # noqa: BLE001 - reported to the driver, which raises it
-        results.put(("error", -1, portable_error(exc)))
-        return
+def _queued_jobs(tasks: Any, parent: int, taken: dict[tuple, tuple[int, Job]]) -> Iterator[Job]:
+    """The jobs on the shared queue, until the stop mark (or the driver is gone)."""
     while True:
         try:
             item = tasks.get(timeout=1.0)
@@ -46,28 +40,49 @@ def _worker_main(setup: TrackerSetup, tasks: Any, results: Any, parent: int) -> 
         if item is None:
             return
         index, job = item
-        try:
-            trajectory = runner.run(job)
-        except BaseException as exc:  # noqa: BLE001 - reported to the driver, which raises it
-            results.put(("error", index, portable_error(exc, job)))
-            return
-        results.put(("done", index, trajectory))
+        taken[job.key] = (index, job)
+        yield job
+
+
+def _worker_main(setup: TrackerSetup, tasks: Any, results: Any, parent: int) -> None:
+    """Body of a worker process: build the tracker, then run jobs until told to stop.
+
+    With a batch the worker's engine takes several jobs off the queue at once and takes the
+    next one whenever a slot frees up.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        worker = make_worker(setup)
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver, which raises it
+        results.put(("error", -1, portable_error(exc)))
+        return
+    taken: dict[tuple, tuple[int, Job]] = {}  # jobs taken off the queue and not yet sent back
+    try:
+        for job, trajectory in worker.run_stream(_queued_jobs(tasks, parent, taken)):
+            results.put(("done", taken.pop(job.key)[0], trajectory))
+    except BaseException as exc:  # noqa: BLE001 - reported to the driver, which raises it
+        # one sequence at a time the failing job is known; in a batch it is one of several
+        (index, job), = taken.values() if len(taken) == 1 else [(-1, None)]
+        results.put(("error", index, portable_error(exc, job)))
 
 
 class LocalExecutor:
     """`workers` local processes; `devices` are handed out to them in turn."""
 
-    def __init__(self, workers: int, devices: Sequence[str] = ("cpu",)) -> None:
+    def __init__(self, workers: int, devices: Sequence[str] = ("cpu",), batch: int | str = 1,
+                 precision: str = "fp32") -> None:
         if workers < 1:
             raise SiambenchError("--workers must be at least 1")
         if not devices:
             raise SiambenchError("no device given for the workers")
         self.workers = workers
         self.devices = [devices[i % len(devices)] for i in range(workers)]
+        self.batch = batch
+        self.precision = precision
 
     def describe(self) -> str:
-        distinct = sorted(set(self.devices))
-        return f"{', '.join(distinct)} ({self.workers} worker processes)"
+        distinct = describe_device(", ".join(sorted(set(self.devices))), self.batch, self.precision)
+        return f"{distinct} ({self.workers} worker processes)"
 
     def run(self, setup: TrackerSetup, jobs: list[Job]) -> Iterator[tuple[Job, Trajectory]]:
         if not jobs:
@@ -82,7 +97,8 @@ class LocalExecutor:
         processes = [
             ctx.Process(
                 target=_worker_main,
-                args=(setup.on(self.devices[i]), tasks, results, os.getpid()),
+                args=(setup.on(self.devices[i]).running(self.batch, self.precision), tasks, results,
+                      os.getpid()),
                 name=f"siambench-worker-{i}",
                 daemon=True,
             )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from siambench.errors import SiambenchError
-from siambench.execution.jobs import Job, JobRunner, TrackerSetup, portable_error
+from siambench.execution.jobs import Job, TrackerSetup, describe_device, make_worker, portable_error
 from siambench.protocols import Trajectory
 
 RAY_HINT = "the Ray executor needs Ray: pip install 'siambench[ray]' (or pip install ray)"
@@ -50,16 +50,17 @@ def connect(ray: Any, address: str | None) -> bool:
 
 
 class _JobActor:
-    """A Ray actor: a JobRunner living in one Ray worker process."""
+    """A Ray actor: a worker (one sequence at a time, or a batched engine) in one Ray process."""
 
     def __init__(self, setup: TrackerSetup) -> None:
-        self._runner = JobRunner(setup)
+        self._worker = make_worker(setup)
 
-    def run(self, job: Job) -> Trajectory:
+    def run(self, jobs: list[Job]) -> list[tuple[Job, Trajectory]]:
+        """Track `jobs` (one, or a batch's worth) and send them back together."""
         try:
-            return self._runner.run(job)
+            return list(self._worker.run_stream(jobs))
         except BaseException as exc:  # noqa: BLE001 - sent back as a plain, picklable error
-            raise portable_error(exc, job) from None
+            raise portable_error(exc, jobs[0] if len(jobs) == 1 else None) from None
 
 
 def _absolute(job: Job) -> Job:
@@ -72,7 +73,7 @@ class RayExecutor:
     """Runs jobs on Ray actors; `workers` actors, or one per GPU of the cluster by default."""
 
     def __init__(self, address: str | None = None, workers: int | None = None, device: str = "auto",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, batch: int | str = 1, precision: str = "fp32") -> None:
         if workers is not None and workers < 1:
             raise SiambenchError("--workers must be at least 1")
         self.address = address
@@ -80,7 +81,9 @@ class RayExecutor:
         self.workers = workers or 1  # the actual number once the actors are placed
         self.device = device
         self.threads = threads or 1  # one busy thread per actor unless asked otherwise
-        self._described = f"ray ({device})"
+        self.batch = batch
+        self.precision = precision
+        self._described = f"ray ({describe_device(device, batch, precision)})"
 
     def describe(self) -> str:
         return self._described
@@ -108,12 +111,15 @@ class RayExecutor:
             count, device, gpus = self._placement(ray)
             count = min(count, len(jobs))
             self.workers = count
-            self._described = f"ray: {count} actor(s) on {device if gpus == 0 else 'one GPU each'}"
+            where = describe_device(device if gpus == 0 else "one GPU each", self.batch, self.precision)
+            self._described = f"ray: {count} actor(s) on {where}"
             actor_class = ray.remote(num_cpus=self.threads, num_gpus=gpus)(_JobActor)
             weights = setup.weights.absolute() if setup.weights is not None else None
-            setup = dataclasses.replace(setup, weights=weights, device=device)
+            setup = dataclasses.replace(setup, weights=weights, device=device, batch=self.batch,
+                                        precision=self.precision)
             actors = [actor_class.remote(setup) for _ in range(count)]
-            yield from self._dispatch(ray, actors, [_absolute(job) for job in jobs])
+            units = _units([_absolute(job) for job in jobs], self.batch)
+            yield from self._dispatch(ray, actors, units)
         finally:
             for actor in actors:
                 ray.kill(actor)
@@ -121,28 +127,37 @@ class RayExecutor:
                 ray.shutdown()
 
     @staticmethod
-    def _dispatch(ray: Any, actors: list[Any], jobs: list[Job]) -> Iterator[tuple[Job, Trajectory]]:
-        """Keep every actor busy with one job until none is left; yield results as they come."""
-        pending = list(reversed(jobs))  # pop() takes the longest first
-        running: dict[Any, tuple[Any, Job]] = {}
+    def _dispatch(ray: Any, actors: list[Any], units: list[list[Job]]) -> Iterator[tuple[Job, Trajectory]]:
+        """Keep every actor busy with one unit of jobs until none is left; yield results as
+        they come."""
+        pending = list(reversed(units))  # pop() takes the longest first
+        running: dict[Any, tuple[Any, list[Job]]] = {}
         for actor in actors:
             if pending:
-                job = pending.pop()
-                running[actor.run.remote(job)] = (actor, job)
+                unit = pending.pop()
+                running[actor.run.remote(unit)] = (actor, unit)
         while running:
             done, _ = ray.wait(list(running), num_returns=1)
-            actor, job = running.pop(done[0])
+            actor, unit = running.pop(done[0])
             try:
-                trajectory = ray.get(done[0])
+                finished = ray.get(done[0])
             except ray.exceptions.RayTaskError as exc:
                 cause = getattr(exc, "cause", None)
                 raise SiambenchError(str(cause) if cause is not None else str(exc)) from None
             except ray.exceptions.RayActorError as exc:
+                names = ", ".join(job.sequence_name for job in unit)
                 raise SiambenchError(
-                    f"a Ray actor died while running {job.sequence_name}: {exc}; finished "
+                    f"a Ray actor died while running {names}: {exc}; finished "
                     "sequences are saved, rerun to resume"
                 ) from None
             if pending:
                 nxt = pending.pop()
                 running[actor.run.remote(nxt)] = (actor, nxt)
-            yield job, trajectory
+            yield from finished
+
+
+def _units(jobs: list[Job], batch: int | str) -> list[list[Job]]:
+    """Jobs in the units handed to one actor call: single jobs, or with a batch, runs of
+    twice the batch (the engine refills its slots within a unit; "auto" counts as 8)."""
+    size = 1 if batch in (1, None) else 2 * (batch if isinstance(batch, int) else 8)
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]

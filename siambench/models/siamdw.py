@@ -105,16 +105,24 @@ class SiamFCPlus(nn.Module):
         self.connect_model = CorrUp(corr_scale)
         self.zf: torch.Tensor | None = None
 
+    def make_template(self, z: torch.Tensor) -> torch.Tensor:
+        """The exemplar's features (1, C, 5, 5 for a 127 crop), without keeping them."""
+        return self.features(z)
+
+    def track_with(self, zf: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Responses of search crops against `zf` (one exemplar for all, or one per crop)."""
+        return self.connect_model(zf, self.features(x))
+
     def template(self, z: torch.Tensor) -> torch.Tensor:
         """Remember the exemplar's features (1, C, 5, 5 for a 127 crop) and return them."""
-        self.zf = self.features(z)
+        self.zf = self.make_template(z)
         return self.zf
 
     def track(self, x: torch.Tensor) -> torch.Tensor:
         """Responses (N, 1, 17, 17) of N search crops (255) against the remembered exemplar."""
         if self.zf is None:
             raise RuntimeError("template() must be called before track()")
-        return self.connect_model(self.zf, self.features(x))
+        return self.track_with(self.zf, x)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.connect_model(self.features(z), self.features(x))
@@ -132,16 +140,26 @@ class SiamRPNPlus(nn.Module):
         self.connect_model = RPNUp(anchor_num, self.features.out_channels, hidden, cls_type)
         self.kernels: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    def make_template(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The exemplar's correlation kernels, without keeping them."""
+        return self.connect_model.kernels(self.features(z))
+
+    def track_with(
+        self, kernels: tuple[torch.Tensor, torch.Tensor], x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cls, loc) of search crops against `kernels`, one kernel set per crop."""
+        return self.connect_model.correlate(kernels, self.features(x))
+
     def template(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Compute the exemplar's correlation kernels once; every later frame reuses them."""
-        self.kernels = self.connect_model.kernels(self.features(z))
+        self.kernels = self.make_template(z)
         return self.kernels
 
     def track(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(cls, loc) maps, (1, A or 2A, 17, 17) and (1, 4A, 17, 17) for a 255 search crop."""
         if self.kernels is None:
             raise RuntimeError("template() must be called before track()")
-        return self.connect_model.correlate(self.kernels, self.features(x))
+        return self.track_with(self.kernels, x)
 
     def forward(
         self, z: torch.Tensor, x: torch.Tensor

@@ -75,16 +75,25 @@ class SiamFC(nn.Module):
         self.zf: torch.Tensor | None = None
         _init_weights(self)
 
+    def make_template(self, z: torch.Tensor) -> torch.Tensor:
+        """The exemplar's features (1, 256, 6, 6 for a 127 crop), without keeping them."""
+        return self.backbone(z)
+
+    def track_with(self, zf: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Responses (N, 1, 17, 17) of N search crops against `zf`: one exemplar for all, or
+        one per crop (the batched engine stacks each crop's exemplar along the batch)."""
+        return self.head(zf, self.backbone(x))
+
     def template(self, z: torch.Tensor) -> torch.Tensor:
         """Remember the exemplar's features (1, 256, 6, 6 for a 127 crop) and return them."""
-        self.zf = self.backbone(z)
+        self.zf = self.make_template(z)
         return self.zf
 
     def track(self, x: torch.Tensor) -> torch.Tensor:
         """Responses (N, 1, 17, 17) of N search crops (255) against the remembered exemplar."""
         if self.zf is None:
             raise RuntimeError("template() must be called before track()")
-        return self.head(self.zf, self.backbone(x))
+        return self.track_with(self.zf, x)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone(z), self.backbone(x))

@@ -69,15 +69,26 @@ class SiamRPN(nn.Module):
             feats = self.neck(feats, crop=is_template)
         return feats
 
+    def make_template(self, z: torch.Tensor) -> Any:
+        """The head's correlation kernels for exemplar `z` (tensors with z's batch size).
+
+        The head's template convolutions depend on the first frame only: they run once here
+        rather than on every frame as pysot does (same numbers, less work per frame).
+        """
+        return self.rpn_head.kernels(self.features(z, is_template=True))
+
+    def track_with(self, kernels: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cls, loc) of search crops `x` against `kernels`, one kernel set per crop (the
+        correlations are grouped convolutions, so each batch element has its own template)."""
+        return self.rpn_head.correlate(kernels, self.features(x, is_template=False))
+
     def template(self, z: torch.Tensor) -> None:
-        # The head's template convolutions depend on the first frame only: run them once here
-        # rather than on every frame as pysot does (same numbers, less work per frame).
-        self._kernels = self.rpn_head.kernels(self.features(z, is_template=True))
+        self._kernels = self.make_template(z)
 
     def track(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self._kernels is None:
             raise RuntimeError("call template(z) before track(x)")
-        return self.rpn_head.correlate(self._kernels, self.features(x, is_template=False))
+        return self.track_with(self._kernels, x)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         kernels = self.rpn_head.kernels(self.features(z, is_template=True))

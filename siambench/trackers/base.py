@@ -3,12 +3,17 @@
 Frames are BGR uint8 arrays of shape (H, W, 3), as read by OpenCV. Boxes are axis-aligned
 (x, y, w, h) in 0-based pixel coordinates, as numpy float arrays. A tracker is initialised once
 on a frame and a box, then called frame by frame.
+
+Trackers whose per-frame network call can share a batch with other sequences' calls also
+implement :class:`BatchedTracker`; the batched engine (:mod:`siambench.execution.batched`) asks
+:func:`can_batch`, never the tracker's name, and runs the others one sequence at a time.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,3 +44,46 @@ class Tracker(ABC):
     def model_seconds(self) -> float:
         """Seconds spent inside the network since construction (0 for trackers without one)."""
         return 0.0
+
+
+class BatchedTracker(Tracker):
+    """A tracker whose ``track`` is three steps, so that many sequences can share the middle one.
+
+    ``track(frame)`` is ``finish(forward(template, search_inputs(frame)), frame)``: the search
+    crop(s) cut from the frame around the current state, the network on the crops against the
+    template kept by ``init``, and the tracker's own post-processing (penalties, window,
+    smoothing, scales), which updates the state. The engine stacks the crops and templates of
+    many jobs, runs one :meth:`forward` and hands each job its slice of the outputs.
+    """
+
+    #: the per-job template state ``init`` computed: a tensor, or a tuple / list of them,
+    #: each with batch size 1 (stacked along the batch by the engine)
+    template: Any = None
+    #: where the network runs, and in which precision (see siambench.trackers.network)
+    device: Any = "cpu"
+    precision: str = "fp32"
+
+    def to_input(self, crops: Any) -> Any:
+        """Stacked crops as the network's input (on its device)."""
+        return crops
+
+    @abstractmethod
+    def spawn(self) -> BatchedTracker:
+        """A tracker with the same network (shared, not copied) and a fresh state."""
+
+    @abstractmethod
+    def search_inputs(self, frame: Any) -> Any:
+        """The (k, 3, S, S) search crops for `frame` from the current state (k: scales)."""
+
+    @abstractmethod
+    def forward(self, template: Any, crops: Any) -> Any:
+        """The network on stacked `crops` against `template` stacked to the same batch."""
+
+    @abstractmethod
+    def finish(self, outputs: Any, frame: Any) -> TrackResult:
+        """This job's outputs (its rows of the batch) -> the box; moves the state on."""
+
+
+def can_batch(tracker: Tracker) -> bool:
+    """Whether `tracker` can run in the batched engine (see :class:`BatchedTracker`)."""
+    return isinstance(tracker, BatchedTracker)

@@ -8,6 +8,8 @@ weights, or calibrated random ones with ``--random-init``.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,14 +21,35 @@ from torch import nn
 from siambench.errors import SiambenchError
 from siambench.models.checkpoints import load_checkpoint
 from siambench.models.fuse import calibrate_batchnorm, fuse_bn
-from siambench.trackers.base import Tracker
+from siambench.trackers.base import BatchedTracker, TrackResult
 from siambench.trackers.registry import TrackerSpec
 from siambench.trackers.spec_checks import where
 
 RANDOM_INIT_SEED = 0  # --random-init builds the same network every time
 
+PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-class NetworkTracker(Tracker):
+
+def check_precision(precision: str, device: torch.device | str) -> None:
+    """Refuse a precision the device cannot run under autocast."""
+    if precision not in PRECISIONS:
+        raise SiambenchError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    device = torch.device(device)
+    if precision == "fp16" and device.type != "cuda":
+        raise SiambenchError("--precision fp16 needs a CUDA device; on the CPU use bf16")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise SiambenchError(f"--precision bf16: {device} does not support bfloat16")
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """torch autocast for `precision` on `device` (nothing for fp32)."""
+    dtype = PRECISIONS[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+class NetworkTracker(BatchedTracker):
     """A tracker around a torch model: device placement and timing of the network calls."""
 
     #: False runs the network with autograd recording, as pysot does. Only the pysot adapter
@@ -39,6 +62,8 @@ class NetworkTracker(Tracker):
         self.model = model.eval()
         self.device = torch.device(device)
         self.channels_last = channels_last
+        self.precision = "fp32"
+        self.template: Any = None
         self._model_seconds = 0.0
 
     @property
@@ -63,7 +88,7 @@ class NetworkTracker(Tracker):
         needs; a template branch returns nothing and keeps its state on the model).
         """
         inputs = tuple(self.to_input(t) for t in inputs)
-        with torch.inference_mode(self._grad_free):
+        with torch.inference_mode(self._grad_free), autocast(self.precision, self.device):
             start = time.perf_counter()
             out = fn(*inputs)
             if fetch:
@@ -72,6 +97,29 @@ class NetworkTracker(Tracker):
                 self.sync()
             self._model_seconds += time.perf_counter() - start
         return out
+
+    def set_template(self, z: torch.Tensor) -> None:
+        """Run the template branch on exemplar crop `z` and keep its output for this job."""
+        self.template = self.run_network(self.model.make_template, z, fetch=False)
+
+    def forward(self, template: Any, crops: torch.Tensor) -> Any:
+        return self.model.track_with(template, crops)
+
+    def _forward_own(self, crops: torch.Tensor) -> Any:
+        return self.forward(self.template, crops)
+
+    def track(self, frame: Any) -> TrackResult:
+        crops = self.search_inputs(frame)
+        outputs = self.run_network(self._forward_own, crops, fetch=False)
+        return self.finish(outputs, frame)
+
+    def spawn(self) -> NetworkTracker:
+        # The model (and caches derived from the config) is shared; the state fields are rebound
+        # by init and finish, never changed in place, so a shallow copy is a fresh job.
+        clone = copy.copy(self)
+        clone.template = None
+        clone._model_seconds = 0.0
+        return clone
 
 
 def use_channels_last(setting: Any, device: torch.device) -> bool:

@@ -198,7 +198,7 @@ class RPNTracker(NetworkTracker):
         side = context_side(self.size[0], self.size[1], self.params.context_amount)
         return float(side) if self.policy.float32_proposal else side
 
-    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+    def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         p = self.params
         self.center, self.size = center_and_size(box)
         w, h = self.size
@@ -209,24 +209,31 @@ class RPNTracker(NetworkTracker):
         z = ops.get_subwindow(
             frame, self.center, p.exemplar_size, s_z, self.avg_chans, self.policy.crop_rounding
         )
-        self.run_network(self.model.template, z, fetch=False)
+        self.set_template(z)
 
-    def track(self, frame: np.ndarray) -> TrackResult:
-        p = self.params
-        anchors, window = self.grid(self.instance_size)
+    def _search_scale(self) -> tuple[float, float]:
+        """(scale_z, s_x): crop pixels per frame pixel, and the unrounded search side."""
         s_z = self._context_size()
-        scale_z = p.exemplar_size / s_z
-        s_x = search_side(self.policy.search_size, s_z, scale_z, self.instance_size, p.exemplar_size)
-        x = ops.get_subwindow(
+        scale_z = self.params.exemplar_size / s_z
+        s_x = search_side(self.policy.search_size, s_z, scale_z, self.instance_size, self.params.exemplar_size)
+        return scale_z, s_x
+
+    def search_inputs(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+        _, s_x = self._search_scale()
+        return ops.get_subwindow(
             frame, self.center, self.instance_size, self.policy.round_size(s_x), self.avg_chans,
             self.policy.crop_rounding,
         )
-        cls, loc = self.run_network(self.model.track, x, fetch=False)
+
+    def finish(self, outputs: tuple[torch.Tensor, torch.Tensor], frame: np.ndarray | torch.Tensor) -> TrackResult:
+        cls, loc = outputs
+        anchors, window = self.grid(self.instance_size)
+        scale_z, _ = self._search_scale()
         score = self.foreground(cls)
         deltas = ops.rpn_deltas(loc)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             pred = ops.decode_deltas(deltas, anchors)
-            return self._update(score, pred, window, scale_z, frame.shape[:2])
+            return self._update(score, pred, window, scale_z, tuple(frame.shape[:2]))
 
     def _update(
         self,

@@ -210,7 +210,7 @@ class FCPlusConfig:
 
 
 def scale_pyramid(
-    image: np.ndarray,
+    image: np.ndarray | torch.Tensor,
     center_xy: Sequence[float],
     sides: Sequence[float],
     out_size: int,
@@ -227,12 +227,9 @@ def scale_pyramid(
     search_side = round(beta * rounded[-1])
     region = ops.crop_patch(image, center_xy, search_side, rounded[-1], avg_chans, "python")
     middle = (1 + search_side) / 2
-    return np.stack(
-        [
-            ops.crop_patch(region, (middle, middle), out_size, round(beta * s), avg_chans, "python")
-            for s in rounded
-        ]
-    )
+    crops = [ops.crop_patch(region, (middle, middle), out_size, round(beta * s), avg_chans, "python")
+             for s in rounded]
+    return torch.stack(crops) if isinstance(image, torch.Tensor) else np.stack(crops)
 
 
 def fcplus_peak(
@@ -267,24 +264,27 @@ class SiamFCPlusTracker(NetworkTracker):
         self.s_x = self.min_s_x = self.max_s_x = 0.0
         self.image_hw: tuple[int, int] = (0, 0)
 
-    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+    def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         cfg = self.config
         self.center, self.size = center_and_size(box)
-        self.image_hw = frame.shape[:2]
+        self.image_hw = (int(frame.shape[0]), int(frame.shape[1]))
         self.avg_chans = ops.channel_mean(frame)
         s_z = round(float(context_side(self.size[0], self.size[1], cfg.context_amount)))
         scale_z = cfg.exemplar_size / s_z
         z = ops.get_subwindow(frame, self.center, cfg.exemplar_size, s_z, self.avg_chans, "python")
         self.s_x = search_side("padded", s_z, scale_z, cfg.instance_size, cfg.exemplar_size)
         self.min_s_x, self.max_s_x = 0.2 * self.s_x, 5 * self.s_x
-        self.run_network(self.model.template, z, fetch=False)
+        self.set_template(z)
 
-    def track(self, frame: np.ndarray) -> TrackResult:
+    def search_inputs(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+        crops = scale_pyramid(frame, self.center, self.s_x * self.scales, self.config.instance_size,
+                              self.avg_chans)
+        return ops.stack_patches(crops)
+
+    def finish(self, outputs: torch.Tensor, frame: np.ndarray | torch.Tensor) -> TrackResult:
         cfg = self.config
         scaled_instance = self.s_x * self.scales
-        crops = scale_pyramid(frame, self.center, scaled_instance, cfg.instance_size, self.avg_chans)
-        x = torch.cat([ops.patch_to_tensor(c) for c in crops])
-        responses = self.run_network(self.model.track, x)[:, 0].numpy()
+        responses = outputs.float().cpu()[:, 0].numpy()
         upsampled = ops.upsample_responses(responses, cfg.upscale_size)
         best, row, col = fcplus_peak(upsampled, self.penalties, self.window, cfg.w_influence)
 

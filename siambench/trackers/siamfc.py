@@ -138,11 +138,11 @@ class SiamFCTracker(NetworkTracker):
         self.x_sz = 0.0
         self.fill = np.zeros(3)
 
-    def _colour(self, frame: np.ndarray) -> np.ndarray:
+    def _colour(self, frame: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         # siambench frames are BGR; siamfc-pytorch's weights were trained on RGB.
-        return np.ascontiguousarray(frame[..., ::-1]) if self.rgb else frame
+        return ops.reverse_channels(frame) if self.rgb else frame
 
-    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+    def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         cfg = self.config
         image = self._colour(frame)
         self.center, self.size = center_and_size(box)
@@ -151,17 +151,20 @@ class SiamFCTracker(NetworkTracker):
         # siamfc-pytorch pads with cv2.copyMakeBorder, which rounds the mean colour
         self.fill = np.round(ops.channel_mean(image))
         z = crop_siamfc(image, self.center, self.z_sz, cfg.exemplar_size, self.fill)
-        self.run_network(self.model.template, ops.patch_to_tensor(z), fetch=False)
+        self.set_template(ops.patch_to_tensor(z))
 
-    def track(self, frame: np.ndarray) -> TrackResult:
+    def search_inputs(self, frame: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """One crop per scale, each cut from the frame (a batch of ``scale_num``)."""
         cfg = self.config
         image = self._colour(frame)
-        crops = [
+        return ops.stack_patches([
             crop_siamfc(image, self.center, self.x_sz * f, cfg.instance_size, self.fill)
             for f in self.factors
-        ]
-        x = torch.cat([ops.patch_to_tensor(c) for c in crops])
-        responses = self.run_network(self.model.track, x)[:, 0].numpy()
+        ])
+
+    def finish(self, outputs: torch.Tensor, frame: np.ndarray | torch.Tensor) -> TrackResult:
+        cfg = self.config
+        responses = outputs.float().cpu()[:, 0].numpy()
         upsampled = ops.upsample_responses(responses, cfg.upscale_size)
         scale_id, row, col = siamfc_peak(upsampled, cfg, self.window)
 
