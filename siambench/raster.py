@@ -99,55 +99,72 @@ def _rect_interval(rect, row, width, starts, ends):
     return 1
 
 
-@numba.njit(cache=True, nogil=True)
-def count_pixels(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule):
+@numba.njit(cache=True, nogil=True, parallel=True)
+def count_pixels(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule, chunks):
     """Pixel counts of intersection and union for each frame.
 
     poly*: (F, V, 2) canvas vertex coordinates (integers stored as floats); count*: vertices used;
     rect*: (F, 4) canvas rectangles used instead of the polygon where the row's flag is set
     (vot-toolkit rasterises rectangles directly; pass flags False for the C rule).
     first/last: inclusive canvas rows to scan; width: canvas width.
+
+    Frames are independent: they are split into `chunks` scanned in parallel (pass a few per
+    thread, :func:`default_chunks`), each with its own scratch buffers; the counts are integers,
+    so the split cannot change them.
     """
     n_frames = poly1.shape[0]
     inter = np.zeros(n_frames, dtype=np.int64)
     union = np.zeros(n_frames, dtype=np.int64)
     v = max(poly1.shape[1], poly2.shape[1]) + 1
-    nodes = np.empty(v, dtype=np.int64)
-    sa = np.empty(v, dtype=np.int64)
-    ea = np.empty(v, dtype=np.int64)
-    sb = np.empty(v, dtype=np.int64)
-    eb = np.empty(v, dtype=np.int64)
-    for f in range(n_frames):
-        px1 = poly1[f, :, 0]
-        py1 = poly1[f, :, 1]
-        px2 = poly2[f, :, 0]
-        py2 = poly2[f, :, 1]
-        total_i = 0
-        total_u = 0
-        for row in range(first[f], last[f] + 1):
-            if rect1[f, 0] == 1:
-                na = _rect_interval(rect1[f, 1:], row, width[f], sa, ea)
-            else:
-                na = _row_intervals(px1, py1, count1[f], row, width[f], rule, nodes, sa, ea)
-            if rect2[f, 0] == 1:
-                nb = _rect_interval(rect2[f, 1:], row, width[f], sb, eb)
-            else:
-                nb = _row_intervals(px2, py2, count2[f], row, width[f], rule, nodes, sb, eb)
-            len_a = 0
-            for k in range(na):
-                len_a += ea[k] - sa[k] + 1
-            len_b = 0
-            for k in range(nb):
-                len_b += eb[k] - sb[k] + 1
-            both = 0
-            for p in range(na):
-                for q in range(nb):
-                    lo = max(sa[p], sb[q])
-                    hi = min(ea[p], eb[q])
-                    if hi >= lo:
-                        both += hi - lo + 1
-            total_i += both
-            total_u += len_a + len_b - both
-        inter[f] = total_i
-        union[f] = total_u
+    n_chunks = max(1, min(n_frames, chunks))
+    for c in numba.prange(n_chunks):
+        nodes = np.empty(v, dtype=np.int64)
+        sa = np.empty(v, dtype=np.int64)
+        ea = np.empty(v, dtype=np.int64)
+        sb = np.empty(v, dtype=np.int64)
+        eb = np.empty(v, dtype=np.int64)
+        for f in range(c * n_frames // n_chunks, (c + 1) * n_frames // n_chunks):
+            inter[f], union[f] = _count_frame(poly1[f], count1[f], rect1[f], poly2[f], count2[f], rect2[f],
+                                              first[f], last[f], width[f], rule, nodes, sa, ea, sb, eb)
     return inter, union
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule, nodes, sa, ea, sb, eb):
+    """Intersection and union pixel counts of one frame's two regions."""
+    px1 = poly1[:, 0]
+    py1 = poly1[:, 1]
+    px2 = poly2[:, 0]
+    py2 = poly2[:, 1]
+    total_i = 0
+    total_u = 0
+    for row in range(first, last + 1):
+        if rect1[0] == 1:
+            na = _rect_interval(rect1[1:], row, width, sa, ea)
+        else:
+            na = _row_intervals(px1, py1, count1, row, width, rule, nodes, sa, ea)
+        if rect2[0] == 1:
+            nb = _rect_interval(rect2[1:], row, width, sb, eb)
+        else:
+            nb = _row_intervals(px2, py2, count2, row, width, rule, nodes, sb, eb)
+        len_a = 0
+        for k in range(na):
+            len_a += ea[k] - sa[k] + 1
+        len_b = 0
+        for k in range(nb):
+            len_b += eb[k] - sb[k] + 1
+        both = 0
+        for p in range(na):
+            for q in range(nb):
+                lo = max(sa[p], sb[q])
+                hi = min(ea[p], eb[q])
+                if hi >= lo:
+                    both += hi - lo + 1
+        total_i += both
+        total_u += len_a + len_b - both
+    return total_i, total_u
+
+
+def default_chunks() -> int:
+    """Chunks for :func:`count_pixels`: a few per numba thread, so uneven frames even out."""
+    return 8 * numba.get_num_threads()

@@ -312,7 +312,7 @@ def _count(q1, c1, rect1, q2, c2, rect2, first, last, width, rule: str):
         np.ascontiguousarray(q1, dtype=np.float64), c1.astype(np.int64), flags(rect1, n),
         np.ascontiguousarray(q2, dtype=np.float64), c2.astype(np.int64), flags(rect2, n),
         first.astype(np.int64), last.astype(np.int64), width.astype(np.int64),
-        raster.RULE_C if rule == "c" else raster.RULE_VOTKIT,
+        raster.RULE_C if rule == "c" else raster.RULE_VOTKIT, raster.default_chunks(),
     )
 
 
