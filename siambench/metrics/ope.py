@@ -35,7 +35,17 @@ def success_curve(gt: np.ndarray, pred: np.ndarray, visible: np.ndarray | None =
         valid &= visible
     iou[valid] = rect_iou(gt[valid], pred[valid])
     iou = np.nan_to_num(iou, nan=-1.0)
-    return (iou[:, None] > SUCCESS_THRESHOLDS[None, :]).sum(0) / float(n_frame)
+    return count_above(iou, SUCCESS_THRESHOLDS) / float(n_frame)
+
+
+def count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many `values` are > each threshold (exact counts; a sort, not a values x thresholds table)."""
+    return len(values) - np.searchsorted(np.sort(values), thresholds, side="right")
+
+
+def count_within(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many `values` are <= each threshold."""
+    return np.searchsorted(np.sort(values), thresholds, side="right")
 
 
 def _distance_curve(gt_c: np.ndarray, pred_c: np.ndarray, thresholds: np.ndarray, n_frame: int,
@@ -49,7 +59,7 @@ def _distance_curve(gt_c: np.ndarray, pred_c: np.ndarray, thresholds: np.ndarray
         valid = valid[visible]
     dist[valid] = np.sqrt(np.sum((gt_c[valid] - pred_c[valid]) ** 2, axis=1))
     dist = np.nan_to_num(dist, nan=np.inf)
-    return (dist[:, None] <= thresholds[None, :]).sum(0) / float(n_frame)
+    return count_within(dist, thresholds) / float(n_frame)
 
 
 def precision_curve(gt: np.ndarray, pred: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
@@ -158,6 +168,6 @@ def otbkit_sequence_curves(gt: np.ndarray, pred: np.ndarray) -> dict[str, np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         overlap = np.where(valid, np.nan_to_num(_matlab_overlap(gt_n, pred_n), nan=-1.0), -1.0)
         error = np.where(valid, np.nan_to_num(_matlab_centre_error(gt_n, pred_n), nan=np.inf), -1.0)
-    success = (overlap[:, None] > OTBKIT_SUCCESS_THRESHOLDS[None, :]).sum(0) / float(n_gt)
-    precision = (error[:, None] <= OTBKIT_PRECISION_THRESHOLDS[None, :]).sum(0) / float(n_gt)
+    success = count_above(overlap, OTBKIT_SUCCESS_THRESHOLDS) / float(n_gt)
+    precision = count_within(error, OTBKIT_PRECISION_THRESHOLDS) / float(n_gt)
     return {"success": success, "precision": precision}
