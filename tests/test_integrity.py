@@ -279,6 +279,13 @@ def test_a_held_folder_fails_a_run_that_does_not_wait(drift, data_root, tmp_path
     assert _vot_run(data_root, tmp_path, wait=False).sequences_run == ["occlusion1", "clutter1"]
 
 
+def test_run_no_wait_is_a_one_line_error_while_the_folder_is_held(drift, data_root, tmp_path, capsys):
+    with Ledger(tmp_path / "demo-vot" / "drift").lock():
+        code, _, err = run_cli(["run", "-t", "drift", "-d", "demo-vot", "--data-root", str(data_root),
+                                "--results-dir", str(tmp_path), "--device", "cpu", "--no-wait"], capsys)
+    assert code == 2 and "another siambench process" in err and "Traceback" not in err
+
+
 def test_a_results_folder_that_cannot_be_written_fails_before_tracking(drift, data_root, tmp_path):
     (tmp_path / "demo-vot").write_text("a file where the dataset's results folder goes")
     with pytest.raises(InputError, match="a file is in the way"):

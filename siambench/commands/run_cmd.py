@@ -79,11 +79,14 @@ def _sigterm_interrupts() -> Iterator[None]:
                    "sized from free memory.")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
               show_default=True, help="Network precision (fp16: CUDA only; bf16: CUDA or CPUs with it).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="When another run is writing the same tracker's results folder, wait for it "
+                   "(or fail at once).")
 def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir: Path,
                 weights: Path | None, device: str, sequences: str | None, protocol: str | None,
                 repetitions: int, force: bool, random_init: bool, progress: bool,
                 workers: int | None, gpus: str | None, executor: str, address: str | None,
-                threads: int | None, batch: str | None, precision: str) -> None:
+                threads: int | None, batch: str | None, precision: str, wait: bool) -> None:
     """Run a tracker over a dataset; rerunning resumes where a previous run stopped."""
     from siambench.runner import run
 
@@ -109,6 +112,7 @@ def run_command(tracker: str, dataset: str, data_root: Path | None, results_dir:
                 threads=threads,
                 batch=batch,
                 precision=precision,
+                wait=wait,
             )
     except KeyboardInterrupt:
         # Finished sequences are on disk and recorded; say how to carry on.
