@@ -13,7 +13,10 @@ trial in ``<work dir>/<DATASET>/tune-<tracker>.json``.
 
 Search: ``--search random`` draws ``--trials`` settings from a generator seeded with ``--seed``;
 ``--search grid`` tries every combination (ranges contribute ``lo:hi:step`` points, or their two
-ends and middle). With ``--executor ray`` the trials are run by Ray Tune (random ranges sampled
+ends and middle). The grid is enumerated lazily, never held in memory, and a search of more
+than ``--max-trials`` settings (default :data:`MAX_TRIALS`) is refused before any trial runs.
+A trial that fails (whatever it raises) is recorded as failed with its message and the search
+goes on; only when every trial fails does the search fail, naming the first error. With ``--executor ray`` the trials are run by Ray Tune (random ranges sampled
 by Ray Tune's own seeded generator), each trial in one Ray worker; otherwise one after the other,
 each spread over ``--workers`` local processes.
 
@@ -23,12 +26,12 @@ Spec parameter syntax: ``name=lo:hi`` (uniform; integers when both ends are inte
 
 from __future__ import annotations
 
-import itertools
+import json
 import logging
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,9 @@ import numpy as np
 import yaml
 
 from siambench.errors import SiambenchError
+from siambench.textio import atomic_write_text, check_writable_dir
 from siambench.trackers.registry import TrackerSpec, load_spec
+from siambench.trackers.spec_checks import check_hyper_kinds
 
 log = logging.getLogger("siambench")
 
@@ -46,6 +51,9 @@ SEARCHES = ("random", "grid")
 TEST_SET_FAMILIES = ("vot", "otb", "lasot", "got10k")  # benchmarks whose numbers get published
 DECIMALS = 4  # sampled values are rounded: readable specs, and the file repeats the trial exactly
 GRID_POINTS = 3  # points of a range without a step in a grid search
+# Each trial tracks a whole dataset: a few hundred is already hours. A typo'd step must fail in
+# a second, not fill the memory or queue a million runs.
+MAX_TRIALS = 1000
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,17 +78,14 @@ class Param:
         step = f":{_num(self.step)}" if self.step is not None else ""
         return f"{self.name}={_num(self.low)}:{_num(self.high)}{step}"
 
-    def grid(self) -> list[Any]:
-        """The values a grid search tries."""
+    def grid(self) -> Sequence[Any]:
+        """The values a grid search tries; a stepped range is computed on demand, not stored."""
         if self.choices is not None:
-            return list(self.choices)
+            return list(dict.fromkeys(self.choices))
         assert self.low is not None and self.high is not None
         if self.step is not None:
-            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-            values = [self.low + i * self.step for i in range(count)]
-        else:
-            values = list(np.linspace(self.low, self.high, GRID_POINTS))
-        return list(dict.fromkeys(self.cast(v) for v in values))
+            return StepValues(self)
+        return list(dict.fromkeys(self.cast(v) for v in np.linspace(self.low, self.high, GRID_POINTS)))
 
     def sample(self, rng: np.random.Generator) -> Any:
         """One random value (uniform over the range, or over the grid when there is a step)."""
@@ -101,6 +106,24 @@ class Param:
         if self.integer:
             return int(round(float(value)))
         return round(float(value), DECIMALS)
+
+
+class StepValues(Sequence):
+    """``low, low + step, ... high`` of a stepped range, each computed when indexed."""
+
+    def __init__(self, param: Param) -> None:
+        assert param.low is not None and param.high is not None and param.step is not None
+        self.param = param
+        self.count = int(math.floor((param.high - param.low) / param.step + 1e-9)) + 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> Any:  # type: ignore[override]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        index %= self.count
+        return self.param.cast(self.param.low + index * self.param.step)
 
 
 def _num(value: float | None) -> str:
@@ -132,6 +155,10 @@ def parse_param(text: str) -> Param:
         if step is not None and step <= 0:
             raise SiambenchError(f"--param {text!r}: the step must be positive")
         integer = all(re.fullmatch(r"\s*[-+]?\d+\s*", p) for p in parts)
+        if step is not None and not integer and step < 10**-DECIMALS:
+            # finer steps would give the same rounded value several times
+            raise SiambenchError(f"--param {text!r}: the step must be at least {10**-DECIMALS:g} "
+                                 f"(values are rounded to {DECIMALS} decimals)")
         return Param(name, low, high, step, None, integer)
     choices = tuple(yaml.safe_load(part.strip()) for part in body.split(",") if part.strip())
     if not choices:
@@ -145,10 +172,40 @@ def random_settings(params: Sequence[Param], trials: int, seed: int) -> list[dic
     return [{p.name: p.sample(rng) for p in params} for _ in range(trials)]
 
 
-def grid_settings(params: Sequence[Param]) -> list[dict[str, Any]]:
-    """Every combination of the parameters' grid values, in order."""
-    names = [p.name for p in params]
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(p.grid() for p in params))]
+def grid_settings(params: Sequence[Param]) -> Iterator[dict[str, Any]]:
+    """Every combination of the parameters' grid values, one at a time, in the order of
+    ``itertools.product`` (the last parameter varies fastest). Unlike ``itertools.product``,
+    which first copies each parameter's values into a tuple, nothing is stored: combination
+    `n` is decoded from `n`, digit by digit."""
+    grids = [p.grid() for p in params]
+    for flat in range(grid_size(params)):
+        setting = {}
+        for p, values in zip(reversed(params), reversed(grids), strict=True):
+            flat, index = divmod(flat, len(values))
+            setting[p.name] = values[index]
+        yield {p.name: setting[p.name] for p in params}
+
+
+def grid_size(params: Sequence[Param]) -> int:
+    """How many settings a grid search of `params` tries (counted, not enumerated)."""
+    return math.prod(len(p.grid()) for p in params)
+
+
+def check_trial_count(params: Sequence[Param], search: str, trials: int, max_trials: int) -> int:
+    """The number of trials the search will run; an error when it exceeds `max_trials`."""
+    if max_trials < 1:
+        raise SiambenchError("--max-trials must be at least 1")
+    if search == "random":
+        if trials > max_trials:
+            raise SiambenchError(f"--trials {trials} is more than --max-trials {max_trials}; "
+                                 "raise --max-trials to run them all")
+        return trials
+    size = grid_size(params)
+    if size > max_trials:
+        shape = " x ".join(f"{len(p.grid()):,} ({p.name})" for p in params)
+        raise SiambenchError(f"the grid has {size:,} settings ({shape}), more than --max-trials "
+                             f"{max_trials}: coarsen a step, list fewer values, or raise --max-trials")
+    return size
 
 
 def check_params(spec: TrackerSpec, params: Sequence[Param]) -> None:
@@ -165,6 +222,15 @@ def check_params(spec: TrackerSpec, params: Sequence[Param]) -> None:
         raise SiambenchError(
             f"{spec.name} has no hyper-parameter {unknown[0]!r}; its spec has: {known}"
         )
+
+
+def check_setting_kinds(spec: TrackerSpec, params: Sequence[Param]) -> None:
+    """Each searched value must have the type the adapter takes (a string for a number fails
+    here, not in the middle of the search): the listed values, or a range's two ends."""
+    for p in params:
+        values = p.choices if p.choices is not None else (p.cast(p.low), p.cast(p.high))
+        for value in values:
+            check_hyper_kinds(spec, {p.name: _plain(value)}, f"--param {p.describe()}")
 
 
 def trial_spec(base: TrackerSpec, setting: dict[str, Any]) -> TrackerSpec:
@@ -192,7 +258,11 @@ class Trial:
     spec_hash: str
     score: float = float("nan")
     scores: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None  # why the trial failed; None when it ran
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.error is not None else "ok"
 
     @property
     def rank_key(self) -> tuple[int, float, int]:
@@ -269,18 +339,28 @@ def run_trial(context: TrialContext, setting: dict[str, Any], **execution: Any) 
     return spec, float(overall.get(context.metric, float("nan"))), scores
 
 
-def _local_trials(context: TrialContext, settings: list[dict[str, Any]], execution: dict) -> list[Trial]:
+def failure_message(exc: Exception) -> str:
+    """One line saying why a trial failed; the exception's type unless it is siambench's own."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(exc, SiambenchError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _local_trials(context: TrialContext, settings: Iterator[dict[str, Any]], count: int,
+                  execution: dict) -> list[Trial]:
     trials = []
     for index, setting in enumerate(settings):
         spec = trial_spec(context.base, setting)
         trial = Trial(index, setting, spec.name, spec.spec_hash())
         try:
             _, trial.score, trial.scores = run_trial(context, setting, **execution)
-        except SiambenchError as exc:
-            # One setting the tracker rejects must not end the search.
-            trial.error = str(exc)
-            log.warning("trial %d (%s) failed: %s", index, spec.name, exc)
-        log.info("trial %d/%d %s: %s %.4f", index + 1, len(settings), setting, context.metric, trial.score)
+        except Exception as exc:  # noqa: BLE001 - one failing setting must not end the search
+            # KeyboardInterrupt is no Exception: Ctrl-C still stops the search.
+            trial.error = failure_message(exc)
+            log.warning("trial %d (%s) failed: %s", index, spec.name, trial.error)
+        log.info("trial %d/%d %s: %s %.4f", index + 1, count, setting, context.metric, trial.score)
         trials.append(trial)
     return trials
 
@@ -305,11 +385,11 @@ def _ray_space(params: Sequence[Param], search: str) -> dict[str, Any]:
     space: dict[str, Any] = {}
     for p in params:
         if search == "grid":
-            space[p.name] = ray_tune.grid_search(p.grid())
+            space[p.name] = ray_tune.grid_search(list(p.grid()))  # checked small
         elif p.choices is not None:
             space[p.name] = ray_tune.choice(list(p.choices))
         elif p.step is not None:
-            space[p.name] = ray_tune.choice(p.grid())
+            space[p.name] = ray_tune.choice(list(p.grid()))
         elif p.integer:
             space[p.name] = ray_tune.randint(int(p.low), int(p.high) + 1)
         else:
@@ -420,6 +500,7 @@ def tune(
     gpus: Sequence[int] | str | None = None,
     address: str | None = None,
     threads: int | None = None,
+    max_trials: int = MAX_TRIALS,
 ) -> TuneResult:
     """Search `params` of `tracker` on `dataset`; see the module docstring. out_dir None: no file."""
     from siambench.datasets import load_dataset
@@ -432,8 +513,14 @@ def tune(
         raise SiambenchError(f"unknown search {search!r}; expected one of {', '.join(SEARCHES)}")
     if trials < 1:
         raise SiambenchError("--trials must be at least 1")
+    count = check_trial_count(parsed, search, trials, max_trials)
+    check_setting_kinds(base, parsed)
     if random_init and weights is not None:
         raise SiambenchError("--weights and --random-init exclude each other")
+    # fail now, not after hours of trials, when the record or the tuned spec cannot be written
+    check_writable_dir(Path(work_dir))
+    if out_dir is not None:
+        check_writable_dir(Path(out_dir))
     ds = load_dataset(dataset, root=data_root)
     if sequences:
         ds = ds.select(list(sequences))
@@ -458,27 +545,35 @@ def tune(
             raise SiambenchError("--gpus is for the local executor; Ray assigns GPUs to trials itself")
         found = _ray_trials(context, parsed, search, trials, seed, address)
     elif executor == "local":
-        settings = grid_settings(parsed) if search == "grid" else random_settings(parsed, trials, seed)
-        found = _local_trials(context, settings, {"workers": workers, "gpus": gpus})
+        settings = grid_settings(parsed) if search == "grid" else iter(random_settings(parsed, trials, seed))
+        found = _local_trials(context, settings, count, {"workers": workers, "gpus": gpus})
     else:
         raise SiambenchError(f"unknown executor {executor!r}; expected local or ray")
     ranked = sorted(found, key=lambda t: t.rank_key)
-    if not ranked or ranked[0].error is not None or not math.isfinite(ranked[0].score):
-        first = next((t.error for t in ranked if t.error), None)
-        raise SiambenchError(f"no trial produced a finite {metric.upper()}" + (f" (first error: {first})" if first else ""))
-
     result = TuneResult(base.name, ds.name, metric, search, seed, parsed, ranked, None,
                         work / ds.results_name / f"tune-{base.name}.json", warnings)
-    _write_record(result)
+    _write_record(result)  # failed trials too: the record says why each one failed
+    _check_some_trial_scored(found, metric)
     if out_dir is not None:
         result.spec_file = write_tuned_spec(base, result, Path(out_dir))
     return result
 
 
-def _write_record(result: TuneResult) -> None:
-    from siambench.runner import _atomic_write_json
+def _check_some_trial_scored(trials: Sequence[Trial], metric: str) -> None:
+    """An error naming the first failure when no trial gave a finite score."""
+    if any(t.error is None and math.isfinite(t.score) for t in trials):
+        return
+    failed = [t for t in trials if t.error is not None]  # in the order they ran
+    if failed and len(failed) == len(trials):
+        first = failed[0]
+        raise SiambenchError(f"all {len(trials)} trial(s) failed; the first ({first.name}, "
+                             f"{first.setting}): {first.error}")
+    raise SiambenchError(f"no trial produced a finite {metric.upper()}"
+                         + (f" (first error: {failed[0].error})" if failed else ""))
 
-    _atomic_write_json(result.record_file, {
+
+def _write_record(result: TuneResult) -> None:
+    record = {
         "tracker": result.tracker,
         "dataset": result.dataset,
         "metric": result.metric,
@@ -487,10 +582,12 @@ def _write_record(result: TuneResult) -> None:
         "params": [p.describe() for p in result.params],
         "trials": [
             {"rank": rank, "name": t.name, "spec_hash": t.spec_hash, "setting": t.setting,
-             result.metric: t.score if math.isfinite(t.score) else None, "error": t.error}
+             result.metric: t.score if math.isfinite(t.score) else None,
+             "status": t.status, "message": t.error}
             for rank, t in enumerate(result.trials, start=1)
         ],
-    })
+    }
+    atomic_write_text(result.record_file, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
 def write_tuned_spec(base: TrackerSpec, result: TuneResult, out_dir: Path) -> Path:
@@ -520,9 +617,6 @@ def write_tuned_spec(base: TrackerSpec, result: TuneResult, out_dir: Path) -> Pa
         header.append(f"#   {rank:>2}. {result.metric} {score}  {values}")
     header.append(f"# All trials: {result.record_file}")
     text = "\n".join(header) + "\n" + yaml.safe_dump(record, sort_keys=False, width=100)
-    from siambench.textio import atomic_write_text
-
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.yaml"
     atomic_write_text(path, text)
     return path

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from siambench.errors import SiambenchError
+from siambench.errors import InputError, SiambenchError
 
 if TYPE_CHECKING:
     import torch
@@ -58,12 +58,16 @@ def resolve_weights(spec: TrackerSpec, weights: str | Path | None = None) -> Pat
     """
     if weights is not None:
         path = Path(weights).expanduser()
+        if path.is_dir():
+            raise InputError(path, "is a folder; --weights takes a checkpoint file")
         if not path.is_file():
             raise SiambenchError(f"weights file {path} not found (given with --weights)")
         return path
     path = expected_weights_path(spec)
     if path is None:
         return None
+    if path.is_dir():
+        raise InputError(path, f"is a folder; expected the checkpoint file of tracker {spec.name!r}")
     if not path.is_file() and spec.checkpoint.startswith(PACKAGE_PREFIX):
         raise SiambenchError(
             f"weights for tracker {spec.name!r} should ship with siambench but {path} is "

@@ -43,6 +43,24 @@ def test_eval_prints_table_and_writes_json(tmp_path, capsys):
     assert set(scores["trackers"]["mine"]["sequences"]["Basketball"]) >= {"auc", "precision", "norm_precision"}
 
 
+def test_json_target_is_checked_before_scoring(tmp_path, capsys, monkeypatch):
+    import siambench.evaluate
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before the --json target was checked")
+
+    monkeypatch.setattr(siambench.evaluate, "evaluate", no_scoring)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    for target, reason in ((folder, "a folder is in the way"), (blocker / "s.json", "a file is in the way")):
+        code, out, err = run_cli(["eval", "-d", "otb2015", "--results-dir", str(tmp_path),
+                                  "--json", str(target)], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert reason in err
+
+
 def test_length_mismatch_warns_or_fails_with_strict(tmp_path, capsys):
     data, results = _otb_tree(tmp_path, {"Biker": "10,10,20,20\n12,12,20,20\n"})
     code, _, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(data), "--results-dir", str(results)], capsys)

@@ -149,6 +149,78 @@ def test_bad_spec_files_are_input_errors_naming_the_file(isolated, text, message
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "a tracker spec is a YAML mapping"),
+        ("just a string\n", "a tracker spec is a YAML mapping"),
+        ("adapter: siamrpn\nhyper: []\n", "'hyper' must be a mapping, got list"),
+        ("adapter: siamrpn\nmodel: 0\n", "'model' must be a mapping, got int"),
+        ("adapter: siamrpn\nhyper: {penalty_k: '0.05'}\n",
+         "hyper.penalty_k: expected a finite number, got the string '0.05'"),
+        ("adapter: siamrpn\nhyper: {lr: [0.3]}\n", "hyper.lr: expected a finite number, got a list"),
+        ("adapter: siamrpn\nhyper: {window_influence: .nan}\n", "hyper.window_influence: expected a finite"),
+        ("adapter: siamrpn\nhyper: {exemplar_size: 127.5}\n", "hyper.exemplar_size: expected an integer"),
+        ("adapter: siamrpn\nhyper: {exemplar_size: true}\n",
+         "hyper.exemplar_size: expected an integer, got the boolean true"),
+        ("adapter: siamrpn\nhyper: {anchor_ratios: 0.5}\n", "hyper.anchor_ratios: expected a non-empty list"),
+        ("adapter: siamrpn\nhyper: {anchor_scales: [8, x]}\n", "hyper.anchor_scales: expected a non-empty list"),
+        ("adapter: siamrpn\nmodel: {backbone: alexnet}\n", "model.backbone: expected a mapping with a string 'type'"),
+        ("adapter: siamrpn\nmodel: {fuse_bn: 'no'}\n", "model.fuse_bn: expected true or false"),
+        ("adapter: siamfc\nhyper: {scale_num: '3'}\n", "hyper.scale_num: expected an integer"),
+        ("adapter: siamfcplus\nhyper: {benchmark: 2015}\n", "hyper.benchmark: expected a string"),
+        ("adapter: siamrpnplus\nmodel: {anchor_num: [5]}\n", "model.anchor_num: expected an integer"),
+        ("adapter: opencv-mil\nhyper: {seed: null}\n", "hyper.seed: expected an integer, got null"),
+        ("adapter: echo\nhyper: {1: 2}\n", "hyper: keys must be names"),
+    ],
+)
+def test_values_of_the_wrong_type_are_one_line_errors_naming_file_and_key(isolated, text, message):
+    path = write_spec(isolated, "typed", text)
+    with pytest.raises(InputError) as info:
+        load_spec("typed")
+    assert message in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_values_of_the_right_type_and_other_adapters_values_pass(isolated):
+    write_spec(isolated, "fine", "adapter: siamrpn\nhyper: {penalty_k: 1, small_target_instance_size: null}\n"
+               "model: {neck: null, channels_last: auto}\n")
+    write_spec(isolated, "plugin", "adapter: echo\nhyper: {anything: [1, {a: b}]}\n")
+    assert load_spec("fine").hyper["penalty_k"] == 1
+    assert load_spec("plugin").hyper["anything"] == [1, {"a": "b"}]
+
+
+def test_specs_made_in_code_are_checked_before_building(isolated):
+    register_adapter("siamrpn")(build_echo)
+    spec = TrackerSpec("coded", "siamrpn", hyper={"penalty_k": "high"})
+    with pytest.raises(SiambenchError, match="tracker 'coded': hyper.penalty_k: expected a finite number"):
+        create_tracker(spec, device="cpu", random_init=True)
+
+
+_KIND_OF_ANNOTATION = {"int": "int", "float": "number", "str": "str", "int | None": "int?",
+                       "tuple[float, ...]": "numbers"}
+
+
+def test_the_type_tables_match_the_adapters():
+    import dataclasses
+
+    from siambench.trackers import opencv_mil, siamdw, siamfc, siamrpn
+    from siambench.trackers.spec_checks import HYPER_KINDS, MODEL_KINDS
+
+    configs = {"siamrpn": siamrpn.SiamRPNConfig, "siamfc": siamfc.SiamFCConfig,
+               "siamfcplus": siamdw.FCPlusConfig, "siamrpnplus": siamdw.RPNPlusConfig}
+    extra = {"siamfcplus": {"benchmark": "str"}, "siamrpnplus": {"benchmark": "str"}}
+    for adapter, config in configs.items():
+        expected = {f.name: _KIND_OF_ANNOTATION[str(f.type)] for f in dataclasses.fields(config)}
+        assert HYPER_KINDS[adapter] == {**expected, **extra.get(adapter, {})}, adapter
+    assert set(HYPER_KINDS["opencv-mil"]) == {*opencv_mil._PARAM_NAMES, "seed"}
+    model_keys = {"siamrpn": siamrpn._MODEL_KEYS, "siamfc": siamfc._SIAMFC_MODEL_KEYS,
+                  "siamfcplus": siamdw._FC_MODEL_KEYS, "siamrpnplus": siamdw._RPN_MODEL_KEYS,
+                  "opencv-mil": set()}
+    assert {a: set(k) for a, k in MODEL_KINDS.items()} == model_keys
+    assert set(HYPER_KINDS) == set(MODEL_KINDS) == set(BUILTIN_ADAPTER_MODULES)
+
+
 def test_yaml_error_carries_the_line(isolated):
     write_spec(isolated, "bad", "adapter: echo\nhyper:\n  a: [1, 2\n")
     with pytest.raises(InputError) as info:

@@ -311,6 +311,42 @@ def test_report_command_errors_are_one_line(tmp_path: Path, capsys: pytest.Captu
     assert code == 0 and "table2" in out and "table5" in out
 
 
+def test_report_outputs_are_checked_before_scoring(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import siambench.commands.report_cmd as report_cmd
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before the outputs were checked")
+
+    monkeypatch.setattr(report_cmd, "gather_scores", no_scoring)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    for option, target in (("--out", blocker / "t.md"), ("--plots", blocker / "plots")):
+        code, out, err = run_cli(["report", "--table", "table2", "--results-dir", str(tmp_path),
+                                  option, str(target)], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert f"{blocker}: cannot write: a file is in the way" in err
+
+
+def test_report_writes_through_the_atomic_writer(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import siambench.textio
+
+    score_file = tmp_path / "scores.json"
+    score_file.write_text(json.dumps({"dataset": "vot2018", "variant": "pysot", "trackers": {
+        "DaSiamRPN": {"overall": {"eao": 0.383, "accuracy": 0.586, "robustness": 0.276}}}}))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(siambench.textio.os, "fsync", disk_full)
+    out_file = tmp_path / "t.md"
+    code, _, err = run_cli(["report", "--table", "table2", "--scores", str(score_file),
+                            "--format", "markdown", "--out", str(out_file)], capsys)
+    assert code == 2 and f"{out_file}: cannot write (No space left on device)" in err
+    assert not out_file.exists() and not list(tmp_path.glob(".t.md.*"))
+
+
 def test_report_and_gate_never_import_torch_or_matplotlib(tmp_path: Path) -> None:
     score_file = tmp_path / "s.json"
     score_file.write_text(json.dumps({"dataset": "otb2015", "trackers": {"A": {"overall": {"auc": 0.6}}}}))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run_cli
 
+from siambench import tune as tune_module
 from siambench.cli import main
 from siambench.datasets import load_dataset
 from siambench.errors import SiambenchError
@@ -45,7 +49,7 @@ def data_root(tmp_path_factory) -> Path:
 def test_param_syntax():
     assert parse_param("penalty_k=0.0:0.3") == Param("penalty_k", 0.0, 0.3)
     assert parse_param("n=1:5") == Param("n", 1.0, 5.0, integer=True)
-    assert parse_param("lr=0.2:0.4:0.1").grid() == [0.2, 0.3, 0.4]
+    assert list(parse_param("lr=0.2:0.4:0.1").grid()) == [0.2, 0.3, 0.4]
     assert parse_param("lr=0.2:0.4").grid() == [0.2, 0.3, 0.4]  # ends and middle
     assert parse_param("n=2:8").grid() == [2, 5, 8]
     assert parse_param("mode=cosine, uniform,1").choices == ("cosine", "uniform", 1)
@@ -65,7 +69,7 @@ def test_random_search_is_seeded_and_stays_in_range():
     assert all(round(k, 4) == k for k in ks)
     assert {s["n"] for s in first} == {1, 2, 3, 4} and all(isinstance(s["n"], int) for s in first)
     assert {s["m"] for s in first} == {"a", "b"}
-    grid = grid_settings([parse_param("a=0:1:0.5"), parse_param("b=x,y")])
+    grid = list(grid_settings([parse_param("a=0:1:0.5"), parse_param("b=x,y")]))
     assert grid == [{"a": 0.0, "b": "x"}, {"a": 0.0, "b": "y"}, {"a": 0.5, "b": "x"},
                     {"a": 0.5, "b": "y"}, {"a": 1.0, "b": "x"}, {"a": 1.0, "b": "y"}]
 
@@ -96,6 +100,112 @@ def test_bad_requests(data_root, tmp_path):
         tune(TRACKER, "demo", PARAMS, metric="eao", **common)
     with pytest.raises(SiambenchError, match="unknown executor"):
         tune(TRACKER, "demo", PARAMS, executor="slurm", **common)
+
+
+# ------------------------------------------------------------------ the trial cap
+
+HUGE = ["samplerSearchWinSize=0:1000000000:1", "samplerTrackInRadius=0:1000:0.001"]
+
+
+def test_the_grid_is_enumerated_lazily_and_counted_without_building_it():
+    from siambench.tune import grid_size
+
+    params = [parse_param(p) for p in HUGE]
+    assert isinstance(grid_settings(params), Iterator)
+    assert len(params[0].grid()) == 1_000_000_001 and params[0].grid()[-1] == 1_000_000_000
+    assert grid_size(params) == 1_000_000_001 * 1_000_001
+    first = list(itertools.islice(grid_settings(params), 2))
+    assert first == [{"samplerSearchWinSize": 0, "samplerTrackInRadius": 0.0},
+                     {"samplerSearchWinSize": 0, "samplerTrackInRadius": 0.001}]
+    with pytest.raises(SiambenchError, match="at least 0.0001"):
+        parse_param("k=0:1:0.00001")  # finer than the values' rounding: repeated settings
+
+
+def _no_trial(*args, **kwargs):
+    raise AssertionError("a trial ran")
+
+
+def test_a_grid_over_the_cap_fails_before_any_trial(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tune_module, "run_trial", _no_trial)
+    common = dict(data_root=data_root, work_dir=tmp_path, out_dir=None, device="cpu")
+    with pytest.raises(SiambenchError, match=r"grid has 6 settings.*--max-trials 5"):
+        tune(TRACKER, "demo", ["samplerSearchWinSize=20,25,30", "seed=0,1"], search="grid",
+             max_trials=5, **common)
+    with pytest.raises(SiambenchError, match="--trials 6 is more than --max-trials 5"):
+        tune(TRACKER, "demo", PARAMS, trials=6, max_trials=5, **common)
+    code, _, err = run_cli(["tune", "-t", TRACKER, "-d", "demo", "--data-root", str(data_root),
+                            "--work-dir", str(tmp_path), "--search", "grid", "--param", HUGE[0],
+                            "--param", HUGE[1]], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "1,000,001,001,000,001 settings" in err and "coarsen a step" in err
+
+
+def test_a_searched_value_of_the_wrong_type_fails_before_any_trial(data_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(tune_module, "run_trial", _no_trial)
+    with pytest.raises(SiambenchError, match=r"--param seed=a,b: hyper.seed: expected an integer"):
+        tune(TRACKER, "demo", ["seed=a,b"], data_root=data_root, work_dir=tmp_path, out_dir=None)
+
+
+# ------------------------------------------------------------------ failing trials
+
+
+def _fail_when_seed_is(bad: set[int], error: Exception):
+    def fake(context, setting, **execution):
+        if setting["seed"] in bad:
+            raise error
+        return trial_spec(context.base, setting), 0.1 * setting["seed"], {"auc": 0.1 * setting["seed"]}
+    return fake
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(data_root, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="siambench")
+    monkeypatch.setattr(tune_module, "run_trial", _fail_when_seed_is({2}, ZeroDivisionError("boom")))
+    result = tune(TRACKER, "demo", ["seed=1,2,3"], search="grid", data_root=data_root,
+                  work_dir=tmp_path, out_dir=None)
+    assert [t.setting["seed"] for t in result.trials] == [3, 1, 2]  # the failed one last
+    failed = result.trials[-1]
+    assert failed.status == "failed" and failed.error == "ZeroDivisionError: boom"
+    warnings = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(warnings) == 1 and "ZeroDivisionError: boom" in warnings[0]
+    record = json.loads(result.record_file.read_text())
+    by_seed = {t["setting"]["seed"]: t for t in record["trials"]}
+    assert by_seed[2]["status"] == "failed" and by_seed[2]["message"] == "ZeroDivisionError: boom"
+    assert by_seed[3]["status"] == "ok" and by_seed[3]["message"] is None
+
+
+def test_when_every_trial_fails_the_search_fails_naming_the_first(data_root, tmp_path, monkeypatch,
+                                                                  capsys):
+    monkeypatch.setattr(tune_module, "run_trial", _fail_when_seed_is({1, 2}, KeyError("frame")))
+    code, _, err = run_cli(["tune", "-t", TRACKER, "-d", "demo", "--data-root", str(data_root),
+                            "--work-dir", str(tmp_path), "--out", str(tmp_path / "t"),
+                            "--param", "seed=1,2", "--search", "grid"], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "error: all 2 trial(s) failed; the first" in err and "{'seed': 1}" in err
+    assert "KeyError: 'frame'" in err.splitlines()[-1]
+    record = json.loads((tmp_path / "demo" / "tune-opencv-mil.json").read_text())
+    assert [t["status"] for t in record["trials"]] == ["failed", "failed"]
+    assert not (tmp_path / "t").exists()
+
+
+def test_ctrl_c_still_stops_the_search(data_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(tune_module, "run_trial", _fail_when_seed_is({1}, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        tune(TRACKER, "demo", ["seed=1,2"], search="grid", data_root=data_root, work_dir=tmp_path,
+             out_dir=None)
+
+
+def test_unwritable_outputs_fail_before_any_trial(data_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tune_module, "run_trial", _no_trial)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    for option, value in (("--out", blocker / "trackers"), ("--work-dir", blocker / "work")):
+        args = ["tune", "-t", TRACKER, "-d", "demo", "--data-root", str(data_root),
+                "--param", "seed=1,2", "--search", "grid", option, str(value)]
+        if option == "--out":
+            args += ["--work-dir", str(tmp_path / "work")]
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"{blocker}: cannot write: a file is in the way" in err
 
 
 # ------------------------------------------------------------------ the search, end to end
@@ -153,7 +263,9 @@ def test_cli_grid_search_by_eao_and_the_test_set_warning(data_root, tmp_path, mo
               "--param", "samplerSearchWinSize=20,30", "--search", "grid", "--out", str(tmp_path / "t2")])
     err = capsys.readouterr().err
     assert "warning: vot2018 is a test set" in err
-    assert "error: no trial produced a finite EAO" in err
+    # both trials fail in scoring (only failure codes) or score NaN: either way no spec
+    assert "error: all 2 trial(s) failed" in err or "error: no trial produced a finite EAO" in err
+    assert not (tmp_path / "t2").exists()
 
 
 def test_ray_tune_search(data_root, tmp_path):

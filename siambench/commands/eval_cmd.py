@@ -75,8 +75,10 @@ def _render(rows: list[list[str]]) -> list[str]:
 def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict) -> None:
     """Score raw tracking results exactly as the published tables did."""
     from siambench.evaluate import clean_json, evaluate
-    from siambench.textio import atomic_write_text
+    from siambench.textio import atomic_write_text, check_writable_file
 
+    if json_path is not None:  # before scoring, which can take a while
+        check_writable_file(json_path)
     scores = evaluate(dataset, results_dir, data_root, list(trackers) or None, variant, strict)
     from siambench.datasets import dataset_info
 

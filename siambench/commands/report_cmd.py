@@ -20,6 +20,7 @@ from siambench.report.tables import (
     resolve_table,
 )
 from siambench.scores import ScoreSet, gather_scores
+from siambench.textio import atomic_write_text, check_writable_dir, check_writable_file
 
 
 def parse_aliases(specs: Iterable[str]) -> dict[str, str]:
@@ -50,8 +51,7 @@ def _select_layouts(names: tuple[str, ...], scores: list[ScoreSet]) -> list[Layo
 
 
 def _write(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    atomic_write_text(out, text)
     click.echo(f"wrote {out}", err=True)
 
 
@@ -90,6 +90,11 @@ def report_command(tables: tuple[str, ...], results_dir: Path | None, data_root:
             click.echo(f"{name}\t{load_layout(path).title}")
         return
     aliases = parse_aliases(alias_specs)
+    # fail before scoring a results tree when the tables or plots could not be written
+    if out is not None:
+        check_writable_file(out)
+    if plots_dir is not None:
+        check_writable_dir(plots_dir)
     if not tables and plots_dir is None:
         tables = ("all",)
     # score only the datasets the tables show (plots show every dataset with results)

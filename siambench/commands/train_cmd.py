@@ -65,6 +65,7 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     import torch
 
     from siambench.errors import SiambenchError
+    from siambench.textio import check_writable_file
     from siambench.trackers.registry import load_spec
     from siambench.training.data import SyntheticSet, load_sequences
     from siambench.training.loop import TrainConfig, save_weights, train
@@ -75,6 +76,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     if threads is not None:
         torch.set_num_threads(threads)
     spec = load_spec(SHORT_NAMES.get(tracker, tracker))
+    out = out or Path(f"{spec.name}-trained.pth")
+    check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
                          lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
                          search_size=search_size, seed=seed)
@@ -93,7 +96,6 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
                    f"({p.pairs} pairs, {p.seconds:.0f} s)")
 
     result = train(spec, sequences, config, torch_device, report)
-    out = out or Path(f"{spec.name}-trained.pth")
     info = {**result.info, "data": source if data or dataset else _synthetic_note(recipe),
             "command": _command_line(), "torch": str(torch.__version__)}
     save_weights(result.model, out, info, half=not full_precision)

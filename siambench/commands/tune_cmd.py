@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from siambench.tune import METRICS, SEARCHES
+from siambench.tune import MAX_TRIALS, METRICS, SEARCHES
 
 
 @click.command("tune")
@@ -16,6 +16,8 @@ from siambench.tune import METRICS, SEARCHES
               help="A hyper-parameter of the spec and its range or values; repeat for several.")
 @click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True,
               help="Random search: settings tried.")
+@click.option("--max-trials", type=click.IntRange(min=1), default=MAX_TRIALS, show_default=True,
+              help="Refuse, before any trial runs, a search of more settings than this.")
 @click.option("--metric", type=click.Choice(METRICS), default=None,
               help="Ranking score (default: EAO on VOT-style datasets, AUC on one-pass ones).")
 @click.option("--search", type=click.Choice(SEARCHES), default="random", show_default=True,
@@ -41,8 +43,8 @@ from siambench.tune import METRICS, SEARCHES
               help="Local executor: worker processes per trial.")
 @click.option("--gpus", default=None, metavar="0,1,...", help="Local executor: one worker per GPU.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads per worker.")
-def tune_command(tracker: str, dataset: str, params: tuple[str, ...], trials: int, metric: str | None,
-                 search: str, seed: int, data_root: Path | None, work_dir: Path, out_dir: Path,
+def tune_command(tracker: str, dataset: str, params: tuple[str, ...], trials: int, max_trials: int,
+                 metric: str | None, search: str, seed: int, data_root: Path | None, work_dir: Path, out_dir: Path,
                  sequences: str | None, weights: Path | None, random_init: bool, device: str,
                  executor: str, address: str | None, workers: int | None, gpus: str | None,
                  threads: int | None) -> None:
@@ -53,7 +55,8 @@ def tune_command(tracker: str, dataset: str, params: tuple[str, ...], trials: in
     result = tune(tracker, dataset, list(params), trials=trials, metric=metric, search=search,
                   seed=seed, data_root=data_root, work_dir=work_dir, out_dir=out_dir,
                   sequences=names, weights=weights, random_init=random_init, device=device,
-                  executor=executor, workers=workers, gpus=gpus, address=address, threads=threads)
+                  executor=executor, workers=workers, gpus=gpus, address=address, threads=threads,
+                  max_trials=max_trials)
     # Warnings already went to stderr through the log; print the ranking only.
     result.warnings = []
     click.echo(result.format())

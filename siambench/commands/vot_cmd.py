@@ -24,8 +24,10 @@ def vot_integration_command(tracker: str, out: Path, device: str, weights: Path 
                             force: bool) -> None:
     """Write trackers.ini and a TraX wrapper so that vot-toolkit can run a siambench tracker."""
     from siambench.interop.vot_integration import vot_identifier, write_integration
+    from siambench.textio import check_writable_dir
     from siambench.trackers.registry import load_spec
 
+    check_writable_dir(out)
     written = write_integration(tracker, out, device=device, weights=weights, random_init=random_init,
                                 threads=threads, sequences=sequences, force=force)
     for what, path in written.items():
@@ -51,7 +53,9 @@ def import_vot_command(workspace: Path, tracker: str, dataset: str, data_root: P
                        results_dir: Path, name: str | None) -> None:
     """Copy a tracker's vot-toolkit results into siambench's results tree (for siambench eval)."""
     from siambench.interop.vot_integration import import_vot
+    from siambench.textio import check_writable_dir
 
+    check_writable_dir(results_dir)  # before reading the workspace
     imported = import_vot(workspace, tracker, dataset, results_dir=results_dir, name=name,
                           data_root=data_root)
     for experiment, names in imported.items():

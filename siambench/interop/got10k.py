@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import InputError
+from siambench.textio import os_reason
 
 try:  # optional: without got10k the wrapper still offers init/update
     from got10k.trackers import Tracker as _Got10kBase
@@ -79,8 +80,9 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
     (or the zip file with `zip_results`)."""
     from siambench.datasets import dataset_info
     from siambench.results import ResultStore, read_boxes
-    from siambench.textio import read_column
+    from siambench.textio import atomic_write_lines, check_writable_dir, read_column
 
+    check_writable_dir(Path(out))  # before reading every result file
     info = dataset_info(dataset)
     store = ResultStore(Path(results_dir), info.results_name, tracker)
     if not store.root.is_dir():
@@ -98,13 +100,17 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
         if len(times) != len(boxes):
             raise InputError(time_path, f"{len(times)} times for {len(boxes)} boxes")
         folder = target / seq
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savetxt(folder / f"{seq}_001.txt", boxes, fmt=BOX_FORMAT, delimiter=",")
-        np.savetxt(folder / f"{seq}_time.txt", times, fmt=TIME_FORMAT)
+        atomic_write_lines(folder / f"{seq}_001.txt",
+                           (",".join(BOX_FORMAT % v for v in row) for row in boxes))
+        atomic_write_lines(folder / f"{seq}_time.txt", (TIME_FORMAT % t for t in times))
     if not zip_results:
         return target
     archive = Path(out) / f"{tracker}.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
-        for path in sorted(target.rglob("*.txt")):
-            handle.write(path, path.relative_to(target).as_posix())
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+            for path in sorted(target.rglob("*.txt")):
+                handle.write(path, path.relative_to(target).as_posix())
+    except OSError as exc:
+        archive.unlink(missing_ok=True)
+        raise InputError(archive, f"cannot write ({os_reason(exc)})") from None
     return archive

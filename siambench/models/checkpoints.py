@@ -7,12 +7,16 @@ file can hold tensors but never run code. Wrappers that training scripts add are
 ...), mapped onto pysot's (reference section 1.8). Then every key and shape must match the
 model exactly; the one tolerated difference is BatchNorm's ``num_batches_tracked`` counter,
 which files saved before PyTorch 0.4.1 lack and which inference never reads.
+
+Whatever is wrong with a file (not a torch file, cut short, a folder, a state dict holding
+other values than tensors, NaN or infinite weights, integer tensors where the model has
+floating ones) is one :class:`~siambench.errors.InputError` naming the file.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -39,16 +43,21 @@ _SHOWN = 3  # mismatching keys named in an error
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The tensors of a checkpoint file as a flat state dict, wrappers removed."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder; expected a checkpoint file")
     if not path.is_file():
         raise InputError(path, "checkpoint file not found")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        raise InputError(path, f"not a readable PyTorch checkpoint: {_load_failure(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - unpicklers raise anything on a bad file
+        raise InputError(path, f"not a readable PyTorch checkpoint: {_load_failure(exc, path)}") from exc
     return unwrap_state_dict(obj, path)
 
 
-def _load_failure(exc: BaseException) -> str:
+_TORCH_FILE = "expected a file written by torch.save (a zip archive or a legacy pickle)"
+
+
+def _load_failure(exc: BaseException, path: Path) -> str:
     """torch.load's reason in a few words; its own message runs to a paragraph of advice."""
     text = str(exc)
     unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
@@ -56,15 +65,50 @@ def _load_failure(exc: BaseException) -> str:
         # Loading with weights_only=False would run code from the file; siambench never does.
         return (f"it stores a Python object ({unsafe.group(1)}) besides tensors, which siambench "
                 "does not unpickle; save just the state dict (torch.save(model.state_dict(), FILE))")
-    if "WeightsUnpickler error" in text or "invalid load key" in text:
-        return "expected a file written by torch.save (a zip archive or a legacy pickle)"
     if isinstance(exc, PermissionError):
         return "permission denied"
+    head = _head(path)
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"PK\x03\x04") and not _is_torch_zip(path):
+        return "a zip archive, but not one written by torch.save (no data.pkl in it)"
+    if not head.startswith((b"PK", b"\x80")):
+        # torch.save writes a zip archive (PK...) or a pickle of protocol 2 or more (\x80)
+        kind = "a text file" if _looks_like_text(head) else "unknown binary data"
+        return f"{_TORCH_FILE}, not {kind}"
+    if "WeightsUnpickler error" in text or "invalid load key" in text:
+        return _TORCH_FILE
     if "central directory" in text or isinstance(exc, EOFError | OSError):
         # A cut zip archive makes torch seek past its end (EINVAL) or find no directory.
         return "the file is truncated or damaged"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first.split(". ")[0]
+    # What is left is a torch file cut or corrupted inside its pickle: the unpickler's own
+    # exception (KeyError, IndexError, struct.error ...) says nothing a user can act on.
+    return f"the file is truncated or damaged ({type(exc).__name__})"
+
+
+def _head(path: Path, size: int = 512) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except OSError:
+        return b""
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
+def _is_torch_zip(path: Path) -> bool:
+    """Whether a zip archive holds a torch pickle (``<name>/data.pkl``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.endswith("data.pkl") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return True  # a damaged torch zip: let the caller call it truncated
 
 
 def unwrap_state_dict(obj: object, path: str | Path | None = None) -> dict[str, torch.Tensor]:
@@ -76,9 +120,15 @@ def unwrap_state_dict(obj: object, path: str | Path | None = None) -> dict[str, 
         obj = inner
     if not isinstance(obj, Mapping):
         raise InputError(path, f"expected a state dict, found {type(obj).__name__}")
-    state = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if not state:
+    if not obj:
         raise InputError(path, "the checkpoint holds no tensors")
+    others = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)]
+    if others:
+        # A state dict maps names to tensors; anything else means a wrong or hand-made file.
+        first = others[0]
+        raise InputError(path, f"expected a state dict of tensors, but {first!r} holds a "
+                         f"{type(obj[first]).__name__}" + _more(len(others) - 1))
+    state = {str(k): v for k, v in obj.items()}
     if all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
     return state
@@ -99,6 +149,38 @@ def map_dasiamrpn_keys(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Ten
                 break
         mapped[key] = value
     return mapped
+
+
+def _more(count: int) -> str:
+    return f" (+{count} more)" if count > 0 else ""
+
+
+def _kind(dtype: torch.dtype) -> str:
+    if dtype == torch.bool:
+        return "bool"
+    if dtype.is_complex:
+        return "complex"
+    return "float" if dtype.is_floating_point else "int"
+
+
+def value_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str | None:
+    """None when every tensor of `state` can stand in for the model's; otherwise why not.
+
+    Floating tensors must be finite (a NaN weight turns every output into NaN, silently), and
+    each tensor's dtype must be of the model's kind: float16 for float32 is fine (the demo
+    weights store kernels so), an integer or bool tensor where the model has floats is not,
+    nor a float where it counts (BatchNorm's integer ``num_batches_tracked``).
+    """
+    expected = model.state_dict()
+    for key, value in state.items():
+        mine = expected.get(key)
+        if mine is not None and _kind(value.dtype) != _kind(mine.dtype):
+            return (f"{key} is {str(value.dtype).removeprefix('torch.')} but the model's is "
+                    f"{str(mine.dtype).removeprefix('torch.')}")
+    for key, value in state.items():
+        if (value.is_floating_point() or value.is_complex()) and not torch.isfinite(value).all():
+            return f"{key} holds NaN or infinite values"
+    return None
 
 
 def _describe(keys: list[str]) -> str:
@@ -140,7 +222,7 @@ def load_state(
     for key, value in model.state_dict().items():
         if key.endswith("num_batches_tracked") and key not in state:
             state[key] = value.clone()
-    problem = mismatch_report(model, state)
+    problem = mismatch_report(model, state) or value_report(model, state)
     if problem:
         name = model_name or f"the {type(model).__name__} model"
         raise InputError(source, f"checkpoint does not fit {name}: {problem}")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.project_data import project_folder
 from siambench.textio import read_yaml
+from siambench.trackers.spec_checks import check_spec, spec_problem
 
 if TYPE_CHECKING:
     import torch
@@ -214,8 +215,10 @@ def parse_spec(path: str | Path) -> TrackerSpec:
     path = Path(path)
     data = read_yaml(path, "tracker spec")
     if not isinstance(data, dict):
-        raise InputError(path, "a tracker spec is a YAML mapping with keys " + ", ".join(_SPEC_KEYS))
-    unknown = sorted(set(data) - set(_SPEC_KEYS))
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise InputError(path, "a tracker spec is a YAML mapping with keys "
+                         + ", ".join(_SPEC_KEYS) + f"; got {got}")
+    unknown = sorted(set(map(str, data)) - set(_SPEC_KEYS))
     if unknown:
         raise InputError(path, f"unknown key(s) {', '.join(map(str, unknown))}; expected {', '.join(_SPEC_KEYS)}")
     name = data.get("name", path.stem)
@@ -226,10 +229,14 @@ def parse_spec(path: str | Path) -> TrackerSpec:
         raise InputError(path, "'adapter' is required: the name of the adapter that builds this tracker")
     sections = {}
     for key in ("model", "hyper"):
-        value = data.get(key) or {}
+        value = data.get(key)
+        value = {} if value is None else value  # `hyper:` with nothing under it
         if not isinstance(value, dict):
             raise InputError(path, f"'{key}' must be a mapping, got {type(value).__name__}")
         sections[key] = value
+    problem = spec_problem(adapter, sections["model"], sections["hyper"])
+    if problem:
+        raise InputError(path, problem)
     checkpoint = data.get("checkpoint")
     if checkpoint is not None and (not isinstance(checkpoint, str) or not checkpoint):
         raise InputError(path, "'checkpoint' must be a file name or null")
@@ -300,6 +307,7 @@ def create_tracker(
     spec = load_spec(name_or_spec)
     if random_init and weights is not None:
         raise SiambenchError("--weights and --random-init exclude each other")
+    check_spec(spec)  # specs made in code were never read by parse_spec
     builder = get_adapter(spec.adapter)
     weights_path = None if random_init else resolve_weights(spec, weights)
     tracker = builder(spec, select_device(device), weights_path, random_init)

@@ -2,18 +2,164 @@
 
 Every adapter rejects keys it does not know (a typo must not silently fall back to a default)
 and names the spec in its errors the same way.
+
+The types of the built-in adapters' values (:data:`HYPER_KINDS`, :data:`MODEL_KINDS`) are
+checked when a spec is read, so that ``penalty_k: "0.1"`` or ``lr: [0.3]`` is an error naming
+the file and key before anything runs, not a TypeError in the middle of tracking. The tables
+are kept here, away from the adapters, because reading a spec must not import torch; a test
+compares them with the adapters' own configuration classes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from siambench.errors import SiambenchError
-from siambench.trackers.registry import TrackerSpec
+
+if TYPE_CHECKING:
+    from siambench.trackers.registry import TrackerSpec
 
 C = TypeVar("C")
+
+# Kinds of value: number (int or float, finite, not a bool), int, str, bool, numbers (a
+# non-empty list of numbers), part (pysot's model description: a mapping with a string 'type'
+# and an optional 'kwargs' mapping), auto-or-bool; a trailing '?' also allows null.
+_SIAMRPN_HYPER = {
+    "penalty_k": "number", "window_influence": "number", "lr": "number",
+    "exemplar_size": "int", "instance_size": "int", "base_size": "int",
+    "context_amount": "number", "anchor_stride": "int",
+    "anchor_ratios": "numbers", "anchor_scales": "numbers",
+    "small_target_instance_size": "int?", "small_target_area_ratio": "number",
+    "crop_rounding": "str",
+}
+_SIAMFC_HYPER = {
+    "exemplar_size": "int", "instance_size": "int", "context_amount": "number",
+    "scale_num": "int", "scale_step": "number", "scale_lr": "number", "scale_penalty": "number",
+    "window_influence": "number", "response_size": "int", "response_up": "int",
+    "total_stride": "int",
+}
+_SIAMFCPLUS_HYPER = {
+    "num_scale": "int", "scale_step": "number", "scale_penalty": "number", "scale_lr": "number",
+    "response_up": "int", "windowing": "str", "w_influence": "number", "instance_size": "int",
+    "total_stride": "int", "context_amount": "number", "exemplar_size": "int?",
+    "score_size": "int?", "benchmark": "str",
+}
+_SIAMRPNPLUS_HYPER = {
+    "penalty_k": "number", "window_influence": "number", "lr": "number", "windowing": "str",
+    "exemplar_size": "int", "instance_size": "int", "total_stride": "int",
+    "context_amount": "number", "ratios": "numbers", "scales": "numbers",
+    "small_target_instance_size": "int?", "small_target_area_ratio": "number",
+    "benchmark": "str",
+}
+_OPENCV_MIL_HYPER = {
+    "samplerInitInRadius": "number", "samplerInitMaxNegNum": "int",
+    "samplerSearchWinSize": "number", "samplerTrackInRadius": "number",
+    "samplerTrackMaxPosNum": "int", "samplerTrackMaxNegNum": "int",
+    "featureSetNumFeatures": "int", "seed": "int",
+}
+
+#: adapter -> hyper key -> kind, for the built-in adapters (keys not listed are the adapter's
+#: to reject; plugins' values are their own business)
+HYPER_KINDS: dict[str, dict[str, str]] = {
+    "siamrpn": _SIAMRPN_HYPER,
+    "siamfc": _SIAMFC_HYPER,
+    "siamfcplus": _SIAMFCPLUS_HYPER,
+    "siamrpnplus": _SIAMRPNPLUS_HYPER,
+    "opencv-mil": _OPENCV_MIL_HYPER,
+}
+
+#: adapter -> model key -> kind
+MODEL_KINDS: dict[str, dict[str, str]] = {
+    "siamrpn": {"arch": "str", "backbone": "part", "neck": "part?", "rpn": "part",
+                "checkpoint_layout": "str", "fuse_bn": "bool", "channels_last": "auto-or-bool?"},
+    "siamfc": {"backbone": "str", "out_scale": "number", "input_color": "str", "fuse_bn": "bool"},
+    "siamfcplus": {"arch": "str", "corr_scale": "number", "fuse_bn": "bool"},
+    "siamrpnplus": {"arch": "str", "cls_type": "str", "anchor_num": "int", "fuse_bn": "bool"},
+    "opencv-mil": {},
+}
+
+
+def _shown(value: Any) -> str:
+    """A wrong value as an error message names it."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple):
+        return f"a list ({len(value)} item(s))"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    return f"{value!r}"
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def kind_problem(value: Any, kind: str) -> str | None:
+    """None when `value` is of `kind` (see the kinds above); otherwise what was expected."""
+    if kind.endswith("?"):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind == "number":
+        ok, expected = _is_number(value), "a finite number"
+    elif kind == "int":
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif kind == "str":
+        ok, expected = isinstance(value, str), "a string"
+    elif kind == "bool":
+        ok, expected = isinstance(value, bool), "true or false"
+    elif kind == "numbers":
+        ok = isinstance(value, list | tuple) and bool(value) and all(_is_number(v) for v in value)
+        expected = "a non-empty list of numbers"
+    elif kind == "auto-or-bool":
+        ok, expected = value == "auto" or isinstance(value, bool), "auto, true or false"
+    elif kind == "part":
+        ok = (isinstance(value, Mapping) and isinstance(value.get("type"), str)
+              and isinstance(value.get("kwargs") or {}, Mapping))
+        expected = "a mapping with a string 'type' and a mapping 'kwargs'"
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return None if ok else f"expected {expected}, got {_shown(value)}"
+
+
+def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: str) -> str | None:
+    """The first value of `section` (the spec's `name` section) that is not of its kind."""
+    for key, value in section.items():
+        if not isinstance(key, str):
+            return f"{name}: keys must be names, got {_shown(key)}"
+        kind = kinds.get(key)
+        problem = None if kind is None else kind_problem(value, kind)
+        if problem:
+            return f"{name}.{key}: {problem}"
+    return None
+
+
+def spec_problem(adapter: str, model: Mapping[str, Any], hyper: Mapping[str, Any]) -> str | None:
+    """The first value of a spec's model or hyper section of the wrong type, or None."""
+    return (section_problem(model, MODEL_KINDS.get(adapter, {}), "model")
+            or section_problem(hyper, HYPER_KINDS.get(adapter, {}), "hyper"))
+
+
+def check_spec(spec: TrackerSpec) -> None:
+    """Raise SiambenchError naming the spec and key when a value has the wrong type."""
+    problem = spec_problem(spec.adapter, spec.model, spec.hyper)
+    if problem:
+        raise SiambenchError(f"{where(spec)}: {problem}")
+
+
+def check_hyper_kinds(spec: TrackerSpec, hyper: Mapping[str, Any], place: str) -> None:
+    """Raise SiambenchError when `hyper` values would not fit `spec`'s adapter (tune's settings)."""
+    problem = section_problem(hyper, HYPER_KINDS.get(spec.adapter, {}), "hyper")
+    if problem:
+        raise SiambenchError(f"{place}: {problem} (tracker {spec.name!r})")
 
 
 def where(spec: TrackerSpec) -> str:

@@ -22,6 +22,7 @@ one command gives the same weights again on the same machine and library version
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,8 @@ from torch import nn
 
 from siambench import ops
 from siambench.datasets import Sequence as Video
-from siambench.errors import SiambenchError
+from siambench.errors import InputError, SiambenchError
+from siambench.textio import os_reason
 from siambench.trackers.registry import TrackerSpec
 from siambench.training import losses, targets
 from siambench.training.pairs import (
@@ -351,8 +353,15 @@ def save_weights(model: nn.Module, path: str | Path, info: dict[str, Any], half:
             value = converted
         state[key] = value.clone()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": state, "siambench_training": _plain(info)}, path)
+    # Serialised in memory, then written by Python: torch's own file writer reports a folder in
+    # the way or a missing parent as a RuntimeError of its C++ internals.
+    buffer = io.BytesIO()
+    torch.save({"state_dict": state, "siambench_training": _plain(info)}, buffer)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue())
+    except OSError as exc:
+        raise InputError(path, f"cannot write ({os_reason(exc)})") from None
     return path
 
 
