@@ -177,15 +177,12 @@ def _legend(width: int, lines: Sequence[TrackLine]) -> np.ndarray:
 def _atomic_image(path: Path, image: np.ndarray) -> None:
     import cv2
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        if not cv2.imwrite(tmp, image):
-            raise InputError(path, "OpenCV could not write the image")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    from siambench.textio import atomic_write_bytes
+
+    ok, data = cv2.imencode(path.suffix, image)
+    if not ok:
+        raise InputError(path, "OpenCV could not encode the image")
+    atomic_write_bytes(path, data.tobytes())
 
 
 def _atomic_video(path: Path, frames: Sequence[Path], draw, fps: float) -> None:

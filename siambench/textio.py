@@ -194,6 +194,11 @@ def atomic_write_text(path: Path, text: str) -> None:
 
     Any OSError (permission, a folder in the way, no space) is an InputError naming the file.
     """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """:func:`atomic_write_text` for bytes (images, weights, archives)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(path, "cannot write: a folder is in the way (expected a file path)")
@@ -206,8 +211,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

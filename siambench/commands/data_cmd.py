@@ -86,6 +86,9 @@ def synth_command(
     """
     from tqdm import tqdm
 
+    from siambench.textio import check_writable_dir
+
+    check_writable_dir(out)  # before rendering, which takes a while
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -121,7 +124,10 @@ def synth_command(
 def export_json_command(dataset: str, data_root: Path | None, out: Path | None) -> None:
     """Write pysot's dataset JSON (VOT2018.json / OTB100.json style) from the official layout."""
     from siambench.interop.pysot_json import export_json
+    from siambench.textio import check_writable_file
 
+    if out is not None:
+        check_writable_file(out)
     path = export_json(dataset, out=out, data_root=data_root)
     click.echo(f"wrote {path}")
 
@@ -140,6 +146,9 @@ def import_json_command(json_file: Path, out: Path | None, root: Path | None, im
                         kind: str | None) -> None:
     """Write the official VOT or OTB layout from a pysot dataset JSON file."""
     from siambench.interop.pysot_json import import_json
+    from siambench.textio import check_writable_dir
 
+    if out is not None:
+        check_writable_dir(out)
     names = import_json(json_file, out=out, images=images, root=root, kind=kind)
     click.echo(f"wrote {len(names)} sequences to {out or root or json_file.parent}")

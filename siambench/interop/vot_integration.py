@@ -25,6 +25,7 @@ and ``<seq>_NNN_time.value``) into siambench's tree (``<DATASET>/<T>/{baseline,u
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import sys
@@ -36,7 +37,7 @@ import numpy as np
 from siambench.errors import InputError, SiambenchError
 from siambench.ledger import Ledger
 from siambench.results import EXPERIMENT_PROTOCOLS, ResultStore, read_vot_trajectory
-from siambench.textio import read_column
+from siambench.textio import atomic_write_text, check_writable_dir, read_column, read_text
 
 WRAPPER_PREFIX = "siambench_vot_"
 log = logging.getLogger("siambench")
@@ -172,18 +173,18 @@ def write_integration(
     target = str(spec.source.resolve()) if spec.source is not None else spec.name
     weights_arg = str(Path(weights).resolve()) if weights is not None else None
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out)
     identifier = vot_identifier(spec.name)
     module = WRAPPER_PREFIX + identifier.replace("-", "_")
     wrapper = out / f"{module}.py"
-    wrapper.write_text(_WRAPPER.format(name=spec.name, module=module, tracker=target, device=device,
-                                       weights=weights_arg, random_init=random_init, threads=threads))
+    atomic_write_text(wrapper, _WRAPPER.format(name=spec.name, module=module, tracker=target, device=device,
+                                               weights=weights_arg, random_init=random_init, threads=threads))
 
     ini_path = out / "trackers.ini"
     config = configparser.ConfigParser()
     config.optionxform = str  # keep the keys' case
     if ini_path.is_file():
-        config.read(ini_path, encoding="utf-8")
+        config.read_string(read_text(ini_path, "trackers.ini"), source=str(ini_path))
     config[identifier] = {
         "label": f"{spec.name} (siambench)",
         "protocol": "traxpython",
@@ -192,8 +193,9 @@ def write_integration(
         "python": sys.executable,
         "timeout": str(timeout),
     }
-    with ini_path.open("w", encoding="utf-8") as handle:
-        config.write(handle)
+    text = io.StringIO()
+    config.write(text)
+    atomic_write_text(ini_path, text.getvalue())
     written = {"wrapper": wrapper, "trackers.ini": ini_path}
     if sequences is not None:
         written.update(_write_workspace(out, Path(sequences), force))
@@ -207,12 +209,9 @@ def _write_workspace(out: Path, sequences: Path, force: bool) -> dict[str, Path]
     if config.exists() and not force:
         raise SiambenchError(f"{config} exists: {out} is already a workspace (use --force to rewrite it)")
     stack = out / "stack.yaml"
-    stack.write_text(_STACK)
-    config.write_text(
-        "registry:\n- ./trackers.ini\n"
-        "stack: ./stack.yaml\n"
-        f"sequences: {sequences.resolve()}\n"
-    )
+    atomic_write_text(stack, _STACK)
+    atomic_write_text(config, "registry:\n- ./trackers.ini\nstack: ./stack.yaml\n"
+                              f"sequences: {sequences.resolve()}\n")
     (out / "results").mkdir(exist_ok=True)
     return {"config.yaml": config, "stack.yaml": stack}
 

@@ -28,10 +28,17 @@ def _figure(size: tuple[float, float] = (6.0, 4.5), polar: bool = False) -> tupl
 
 
 def _save(fig: Any, out_dir: Path, stem: str, formats: Sequence[str]) -> list[Path]:
+    """Render in memory, then write atomically (a stopped report leaves no half-written plot)."""
+    import io
+
+    from siambench.textio import atomic_write_bytes
+
     paths = []
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        fig.savefig(path, dpi=150)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, dpi=150, format=fmt)
+        atomic_write_bytes(path, buffer.getvalue())
         paths.append(path)
     return paths
 
@@ -182,8 +189,10 @@ def write_plots(
     aliases: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Every plot the score sets support, as `<dataset>_<plot>.<fmt>` in `out_dir`."""
+    from siambench.textio import check_writable_dir
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(out)
     names = dict(aliases or {})
     written: list[Path] = []
     for s in scores:
