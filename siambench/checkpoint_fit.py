@@ -75,27 +75,15 @@ def identify(path: str | Path, specs: Sequence[TrackerSpec] | None = None,
 
 
 def _try(spec: TrackerSpec, path: Path) -> tuple[bool, str | None, float]:
+    from siambench.models.checkpoints import CheckpointMismatchError
+
     try:
         create_tracker(spec, device="cpu", weights=path)
-    except InputError as exc:
-        message = str(exc).split(": checkpoint does not fit ", 1)[-1]
-        return False, message, _count_differences(exc)
+    except CheckpointMismatchError as exc:
+        return False, str(exc).split(": checkpoint does not fit ", 1)[-1], float(exc.differences)
     except SiambenchError as exc:
         return False, str(exc), float("inf")
     return True, None, 0.0
-
-
-def _count_differences(exc: InputError) -> float:
-    """How many keys differ, from the loader's error (its lists end in '(+N more)')."""
-    counts = getattr(exc, "differences", None)
-    if isinstance(counts, int | float):
-        return float(counts)
-    text = str(exc)
-    total = 0
-    for part in re.findall(r"(?:missing keys|unexpected keys|shape mismatches): ([^;]*)", text):
-        more = re.search(r"\(\+(\d+) more\)", part)
-        total += part.count(",") + 1 + (int(more.group(1)) if more else 0)
-    return float(total) if total else float("inf")
 
 
 _GENERIC = {"pysot", "siamdw", "dasiamrpn", "pth", "model", "pt", "tar", ""}

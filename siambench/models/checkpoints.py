@@ -188,6 +188,23 @@ def _describe(keys: list[str]) -> str:
     return ", ".join(keys[:_SHOWN]) + (f" (+{more} more)" if more > 0 else "")
 
 
+class CheckpointMismatchError(InputError):
+    """A readable checkpoint that does not fit the model; `differences` says by how much."""
+
+    def __init__(self, path: str | Path | None, message: str, differences: int) -> None:
+        super().__init__(path, message)
+        self.differences = differences
+
+
+def count_differences(model: nn.Module, state: Mapping[str, torch.Tensor]) -> int:
+    """Keys missing, unexpected or of another shape (0: the layout fits; values aside)."""
+    expected = model.state_dict()
+    missing = sum(k not in state for k in expected)
+    unexpected = sum(k not in expected for k in state)
+    shapes = sum(k in state and tuple(state[k].shape) != tuple(v.shape) for k, v in expected.items())
+    return missing + unexpected + shapes
+
+
 def mismatch_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str | None:
     """None when `state` fits `model` exactly; otherwise a one-line summary of what differs."""
     expected = model.state_dict()
@@ -225,7 +242,8 @@ def load_state(
     problem = mismatch_report(model, state) or value_report(model, state)
     if problem:
         name = model_name or f"the {type(model).__name__} model"
-        raise InputError(source, f"checkpoint does not fit {name}: {problem}")
+        raise CheckpointMismatchError(source, f"checkpoint does not fit {name}: {problem}",
+                                      differences=count_differences(model, state))
     model.load_state_dict(state, strict=True)
     return model
 
