@@ -23,6 +23,7 @@ from siambench.metrics import vot as vot_metrics
 from siambench.results import (
     FAILURE,
     INIT,
+    SKIPPED,
     SUPERVISED_DIR,
     UNSUPERVISED_DIR,
     ResultIndex,
@@ -180,13 +181,25 @@ def _check_missing(missing: list[str], ds: Dataset, store: ResultStore, strict: 
 
 
 def _check_supervised(path: Path, traj: list[np.ndarray]) -> None:
-    """A supervised trajectory starts with an initialisation and holds at least one region."""
-    if traj[0].size != 1 or int(traj[0][0]) != INIT:
+    """A supervised trajectory follows the reset protocol's grammar, or it is not one.
+
+    It starts with an initialisation (1); a failure (2) is followed by skipped frames (0) or a
+    re-initialisation; skipped frames follow only a failure. A tracker that fails on every frame
+    (1, 2, 0, 0, 0, 0, 1, 2, ...) is valid; a file of failure codes alone, or codes out of order,
+    would be scored as something no run produced.
+    """
+    codes = np.array([int(e[0]) if e.size == 1 else -1 for e in traj])
+    if codes[0] != INIT:
         raise InputError(path, f"expected {INIT} (initialisation) on the first line of a supervised result", 1)
-    if len(traj) > 1 and all(e.size == 1 for e in traj):
-        codes = {int(e[0]) for e in traj}
-        what = "failure codes" if FAILURE in codes else "codes"
-        raise InputError(path, f"expected regions after the initialisation, got only {what}")
+    after_failure = np.flatnonzero((codes[:-1] == FAILURE) & ~np.isin(codes[1:], (SKIPPED, INIT)))
+    if len(after_failure):
+        line = int(after_failure[0]) + 2
+        raise InputError(path, f"expected 0 (skipped) or 1 (re-initialisation) after a failure, got "
+                               f"{'a region' if codes[line - 1] < 0 else codes[line - 1]}", line)
+    stray_skip = np.flatnonzero((codes[1:] == SKIPPED) & ~np.isin(codes[:-1], (SKIPPED, FAILURE)))
+    if len(stray_skip):
+        raise InputError(path, "expected a skipped frame (0) only after a failure (2) or another skipped frame",
+                         int(stray_skip[0]) + 2)
 
 
 def _vot_inputs(ds: Dataset, index: ResultIndex, experiment: str) -> list[vot_metrics.VotSequence]:

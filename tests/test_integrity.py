@@ -108,7 +108,7 @@ def test_an_edited_result_is_rerun_and_reported_by_eval(drift, data_root, tmp_pa
     _vot_run(data_root, tmp_path)
     path = ResultStore(tmp_path, "demo-vot", "drift").vot_path("occlusion1")
     lines = path.read_text().splitlines()
-    path.write_text("\n".join([lines[0], "2", *lines[2:]]) + "\n")  # a failure put in by hand
+    path.write_text("\n".join([lines[0], "0.0000,0.0000,1.0000,1.0000", *lines[2:]]) + "\n")  # edited by hand
     with caplog.at_level("WARNING", "siambench"):
         _eval_vot(data_root, tmp_path)
     assert "hash differs from the ledger's" in caplog.text
@@ -204,7 +204,8 @@ def test_two_spellings_of_one_result_file_are_an_error(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("0,0,5,5\n1\n", "expected 1 .initialisation. on the first line"),
-    ("1\n2\n2\n", "got only failure codes"),
+    ("1\n2\n2\n", "expected 0 .skipped. or 1 .re-initialisation. after a failure, got 2"),
+    ("1\n5,5,9,9\n0\n", "expected a skipped frame .0. only after a failure"),
 ])
 def test_malformed_supervised_trajectories_are_errors(data_root, tmp_path, text, message):
     root = _foreign_vot(tmp_path, data_root, {})
@@ -212,6 +213,15 @@ def test_malformed_supervised_trajectories_are_errors(data_root, tmp_path, text,
     (root / "occlusion1" / "occlusion1_001.txt").write_text("".join(lines.splitlines(True)[:N_FRAMES]))
     with pytest.raises(InputError, match=message):
         evaluate("demo-vot", results_dir=tmp_path, data_root=data_root)
+
+
+def test_a_tracker_that_fails_on_every_frame_is_scored(data_root, tmp_path):
+    root = _foreign_vot(tmp_path, data_root, {})
+    for path in root.glob("*/*_001.txt"):
+        n = len(path.read_text().splitlines())
+        path.write_text("".join(f"{'1' if i % 6 == 0 else '2' if i % 6 == 1 else '0'}\n" for i in range(n)))
+    scores = evaluate("demo-vot", results_dir=tmp_path, data_root=data_root, strict=True)["trackers"]["other"]
+    assert scores["overall"]["failures"] > 0 and scores["overall"]["eao"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_infinite_boxes_are_misses_with_a_warning_and_errors_with_strict(drift, data_root, tmp_path, caplog):
