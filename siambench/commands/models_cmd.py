@@ -12,45 +12,9 @@ import json
 
 import click
 
-PARTS = ("backbone", "neck", "head")
-# attribute names the model families use for the same parts (SiamDW: features, connect_model)
-PART_ALIASES = {"features": "backbone", "rpn_head": "head", "connect_model": "head"}
+from siambench.analysis.arch import PARTS, model_summary
 
-
-def _parts(model) -> dict:
-    """Named parts of a model: its own ``parts()`` when it has one, else its top-level children."""
-    if hasattr(model, "parts"):
-        return dict(model.parts())
-    return {PART_ALIASES.get(name, name): child for name, child in model.named_children()}
-
-
-def _count(module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def model_summary(name: str) -> dict:
-    """Parameter counts by part, state-dict key count and head type of one registered model."""
-    import torch
-
-    from siambench.models import model_builder
-
-    builder = model_builder(name)
-    try:
-        with torch.device("meta"):
-            model = builder()
-    except (NotImplementedError, RuntimeError):
-        # a builder that computes on its weights while constructing needs real tensors
-        model = builder()
-    parts = _parts(model)
-    counts = {part: _count(module) for part, module in parts.items()}
-    head = parts.get("head")
-    return {
-        "model": name,
-        "params": counts,
-        "total": _count(model),
-        "keys": len(model.state_dict()),
-        "head_type": type(head).__name__ if head is not None else "",
-    }
+__all__ = ["model_summary", "models_command"]
 
 
 def _format_table(rows: list[dict]) -> str:
@@ -76,13 +40,23 @@ def _format_table(rows: list[dict]) -> str:
 @click.command("models")
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def models_command(name: str | None, as_json: bool) -> None:
+@click.option("--arch", is_flag=True,
+              help="Also stride, receptive fields, output sizes, padding border and FLOPs "
+                   "(the table of `siambench analyze arch`; takes seconds per network).")
+def models_command(name: str | None, as_json: bool, arch: bool) -> None:
     """List registered networks with their parameter counts by part (no weights needed)."""
     from siambench.models import list_models, model_builder
 
     names = [name] if name else list_models()
     if name:
         model_builder(name)  # an unknown name is a one-line error listing the known ones
+    if arch:
+        from siambench.analysis.arch import analyze_arch, arch_table
+
+        reports = analyze_arch(names)
+        click.echo(json.dumps([r.to_json() for r in reports], indent=2) if as_json
+                   else arch_table(reports))
+        return
     rows = [model_summary(n) for n in names]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

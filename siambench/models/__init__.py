@@ -18,7 +18,7 @@ from siambench.errors import UnknownNameError
 Builder = Callable[..., nn.Module]
 
 _BUILDERS: dict[str, Builder] = {}
-_FAMILY_MODULES = ("siambench.models.siamrpn", "siambench.models.siamdw", "siambench.models.siamfc")
+_FAMILY_MODULES = ("siambench.models.siamrpn", "siambench.models.siamdw", "siambench.models.siamfc", "siambench.models.analysis_nets")
 _families_loaded = False
 
 
