@@ -118,3 +118,22 @@ def test_plots_of_real_vot2018_scores(shared_data: Path, tmp_path: Path) -> None
     written = write_plots(parse_scores(scores, "evaluate"), tmp_path, formats=("png",))
     assert {"vot2018_ar", "vot2018_eao_curve"} <= {p.stem for p in written}
     _check_files(written)
+
+
+def test_report_copies_the_analysis_figures(scores: list, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    score_file = tmp_path / "scores.json"
+    score_file.write_text(json.dumps([
+        {"dataset": s.dataset, "variant": s.variant, "trackers": dict(s.trackers)} for s in scores]))
+    analysis = tmp_path / "analysis"
+    for sub in ("bias", "shift"):
+        (analysis / sub).mkdir(parents=True)
+        (analysis / sub / f"{sub}.png").write_bytes(b"\x89PNG fake " + sub.encode())
+    (analysis / "bias" / "notes.png").write_bytes(b"not an analysis figure")
+    try:
+        main(["report", "--scores", str(score_file), "--plots", str(tmp_path / "figs"), "--analysis", str(analysis)])
+    except SystemExit as exc:
+        assert not exc.code
+    assert "copied 2 analysis figure(s)" in capsys.readouterr().err
+    copied = sorted(p.name for p in (tmp_path / "figs" / "analysis").iterdir())
+    assert copied == ["bias-bias.png", "shift-shift.png"]
+    assert (tmp_path / "figs" / "analysis" / "shift-shift.png").read_bytes() == b"\x89PNG fake shift"

@@ -79,11 +79,14 @@ def _write(out: Path, text: str) -> None:
               help="Colour places in terminal output (default: when stdout is a terminal).")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write success/precision, per-attribute, EAO, A-R and radar plots (PNG, PDF) here.")
+@click.option("--analysis", "analysis_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With --plots: also copy the figures `siambench analyze` wrote under this folder "
+                   "(default results/analysis, when it exists) into the plots folder.")
 @click.option("--list", "list_only", is_flag=True, help="List the available tables and exit.")
 def report_command(tables: tuple[str, ...], results_dir: Path | None, data_root: Path | None,
                    score_files: tuple[Path, ...], variant: str, fmt: str, out: Path | None,
                    alias_specs: tuple[str, ...], delta: bool, color: bool | None, plots_dir: Path | None,
-                   list_only: bool) -> None:
+                   analysis_dir: Path | None, list_only: bool) -> None:
     """Render paper-style tables (published rows beside measured ones) and plots."""
     if list_only:
         for name, path in available_tables().items():
@@ -123,3 +126,24 @@ def report_command(tables: tuple[str, ...], results_dir: Path | None, data_root:
 
         written = write_plots(scores, plots_dir, aliases=aliases)
         click.echo(f"wrote {len(written)} plot files to {plots_dir}", err=True)
+        copied = _copy_analysis_figures(analysis_dir, plots_dir)
+        if copied:
+            click.echo(f"copied {len(copied)} analysis figure(s) to {plots_dir / 'analysis'}", err=True)
+    elif analysis_dir is not None:
+        raise SiambenchError("--analysis goes with --plots DIR (the figures are copied there)")
+
+
+def _copy_analysis_figures(analysis_dir: Path | None, plots_dir: Path) -> list[Path]:
+    """The figures of `siambench analyze` under `analysis_dir`, copied beside the plots."""
+    from siambench.analysis.report import analysis_figures
+    from siambench.textio import atomic_write_bytes, read_bytes
+
+    root = analysis_dir if analysis_dir is not None else Path("results/analysis")
+    if analysis_dir is not None and not root.is_dir():
+        raise SiambenchError(f"--analysis {root}: no such folder (run `siambench analyze` first)")
+    copied = []
+    for figure in analysis_figures(root):
+        target = plots_dir / "analysis" / "-".join(figure.relative_to(root).parts)
+        atomic_write_bytes(target, read_bytes(figure, "figure"))
+        copied.append(target)
+    return copied
