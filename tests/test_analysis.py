@@ -215,7 +215,8 @@ def test_tiny_shift_ablation_scores_each_shift(tmp_path: Path) -> None:
     config = ShiftConfig(shifts=(0, 32), epochs=1, pairs_per_epoch=8, synthetic=SyntheticSet(sequences=2),
                          eval_sequences=["Scale1"], bias_frames=1, bias_offsets="-32:32:32",
                          prior_pairs=8)
-    summary = analyze_shift(["siamrpnpp-alex-demo"], config, tmp_path, device="cpu", progress=False)
+    # device "auto", as the CLI passes it: resolved before training
+    summary = analyze_shift(["siamrpnpp-alex-demo"], config, tmp_path, device="auto", progress=False)
     points = summary["points"]
     assert [p["shift"] for p in points] == [0.0, 32.0]
     for p in points:

@@ -178,10 +178,11 @@ def train_one(spec: Any, sequences: Sequence[Any], shift: float, config: ShiftCo
               out: Path, device: str) -> tuple[Path, float]:
     """Train `spec`'s network with search shift `shift`; the weights file and final loss."""
     from siambench.training.loop import TrainConfig, save_weights, train
+    from siambench.weights import select_device
 
     train_config = TrainConfig(epochs=config.epochs, pairs_per_epoch=config.pairs_per_epoch,
                                batch_size=config.batch_size, shift=float(shift), seed=config.seed)
-    result = train(spec, sequences, train_config, device)
+    result = train(spec, sequences, train_config, select_device(device))  # "auto" -> a real device
     path = out / "weights" / f"{spec.name}-shift{shift:g}.pth"
     save_weights(result.model, path, {**result.info, "analysis": "siambench analyze shift"})
     return path, float(result.info["final_loss"])
