@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "vot-integration": "siambench.commands.vot_cmd:vot_integration_command",
     "import-vot": "siambench.commands.vot_cmd:import_vot_command",
     "export-got10k": "siambench.commands.got10k_cmd:export_got10k_command",
+    "export-trackingnet": "siambench.commands.trackingnet_cmd:export_trackingnet_command",
     "show": "siambench.commands.show_cmd:show_command",
     "weights": "siambench.commands.weights_cmd:weights_group",
     "analyze": "siambench.commands.analyze_cmd:analyze_group",

@@ -43,7 +43,8 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     """Score every tracker found under the results directory (or the named ones) on a dataset."""
     if variant not in VARIANTS:
         raise UnknownNameError("metric variant", variant, list(VARIANTS))
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root)
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_root, strict=strict)
+    _check_annotated(ds)
     if variant in OPE_ONLY and ds.protocol != "ope":
         raise SiambenchError(f"--variant {variant} defines one-pass (OTB-style) scores only; {ds.name} is a VOT dataset")
     folders = (ds.results_name, *ds.results_aliases)
@@ -57,10 +58,22 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     if not found:
         raise InputError(None, f"no raw results for {ds.name}: expected tracker folders under {where}")
     out = {"dataset": ds.name, "variant": variant, "siambench_version": __version__, "trackers": {}}
+    if ds.attribute_set:
+        out["attribute_set"] = ds.attribute_set
     for name, base in found.items():
         store = ResultStore(base.parent, base.name, name)
         out["trackers"][name] = score_tracker(ds, store, variant, strict)
     return out
+
+
+def _check_annotated(ds: Dataset) -> None:
+    """A test split whose ground truth is withheld (first frame only) cannot be scored here."""
+    withheld = [s.name for s in ds if len(s) > 1 and bool(np.isnan(s.groundtruth[1:]).all())]
+    if withheld:
+        raise SiambenchError(
+            f"{ds.name}: the ground truth of {len(withheld)} sequence(s) is withheld (first frame only, "
+            f"e.g. {withheld[0]}): the benchmark's server scores them; write a submission with "
+            "`siambench export-trackingnet --zip` or `siambench export-got10k`")
 
 
 def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", strict: bool = False) -> dict:

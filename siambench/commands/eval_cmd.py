@@ -71,15 +71,22 @@ def _render(rows: list[list[str]]) -> list[str]:
 @click.option("--per-sequence", is_flag=True, help="Print per-sequence scores too.")
 @click.option("--strict", is_flag=True,
               help="Fail, instead of warning, on results whose length differs from the ground truth, "
-                   "on NaN boxes and on sequences without results.")
-def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict) -> None:
+                   "on NaN boxes, on sequences without results and on tag files of the wrong length.")
+@click.option("--attributes", type=click.Choice(["otb2013", "otb2015"]), default=None,
+              help="OTB attribute table for the per-attribute scores (default: the benchmark's own; "
+                   "otb2013 is the OTB-2013 toolkit's).")
+def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict,
+                 attributes) -> None:
     """Score raw tracking results exactly as the published tables did."""
+    from siambench.datasets import load_dataset
     from siambench.evaluate import clean_json, evaluate
     from siambench.textio import atomic_write_text, check_writable_file
 
     if json_path is not None:  # before scoring, which can take a while
         check_writable_file(json_path)
-    scores = evaluate(dataset, results_dir, data_root, list(trackers) or None, variant, strict)
+    # Read here: the attribute table and --strict (tag files) are reading options.
+    ds = load_dataset(dataset, data_root, attributes=attributes, strict=strict)
+    scores = evaluate(ds, results_dir, data_root, list(trackers) or None, variant, strict)
     from siambench.datasets import dataset_info
 
     click.echo(format_table(scores, dataset_info(dataset).protocol, per_sequence))

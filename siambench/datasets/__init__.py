@@ -16,7 +16,7 @@ from siambench.datasets.catalog import (
     default_data_root,
     find_folder,
 )
-from siambench.errors import InputError
+from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.textio import os_reason
 
 __all__ = ["DATASETS", "Dataset", "DatasetInfo", "Sequence", "dataset_info", "load_dataset", "dataset_folder"]
@@ -38,26 +38,54 @@ def dataset_folder(name: str, root: str | Path | None = None) -> Path:
     return folder
 
 
-def load_dataset(name: str, root: str | Path | None = None) -> Dataset:
-    """Read a dataset's annotations (never its pixels)."""
+def load_dataset(name: str, root: str | Path | None = None, attributes: str | None = None,
+                 strict: bool = False) -> Dataset:
+    """Read a dataset's annotations (never its pixels; at most a first frame's header for its size).
+
+    attributes: the per-sequence attribute table of an OTB dataset (``otb2013`` or ``otb2015``;
+    default the benchmark's own). strict: a per-frame tag or label file whose length differs
+    from the sequence is an error instead of a warning.
+    """
     info = dataset_info(name)
+    attribute_set = _attribute_set(info, attributes)
     folder = dataset_folder(name, root)
     try:
-        sequences = _read_sequences(info, folder)
+        sequences = _read_sequences(info, folder, strict)
     except OSError as exc:  # a listing or stat the readers do not catch themselves
         raise InputError(exc.filename or folder, f"cannot read dataset {info.name} ({os_reason(exc)})") from None
     if not sequences:  # it would score nothing and succeed
         raise InputError(folder, f"dataset {info.name} has no sequences")
+    if attribute_set is not None and (attributes is not None or not _has_json(folder)):
+        from siambench.datasets.otb import apply_attributes
+
+        apply_attributes(sequences, attribute_set, explicit=attributes is not None)
     ds = Dataset(info.name, info.protocol, info.results_name, sequences, folder,
-                 info.results_aliases, info.eao_interval)
+                 info.results_aliases, info.eao_interval, attribute_set)
     return ds.select(list(info.sequences)) if info.sequences else ds
 
 
-def _read_sequences(info: DatasetInfo, folder: Path) -> list[Sequence]:
+def _attribute_set(info: DatasetInfo, attributes: str | None) -> str | None:
+    if attributes is None:
+        return info.attribute_set
+    from siambench.datasets.otb import attribute_sets
+
+    if info.family != "otb":
+        raise SiambenchError(f"--attributes chooses an OTB attribute table; {info.name} has none")
+    if attributes not in attribute_sets():
+        raise UnknownNameError("attribute table", attributes, list(attribute_sets()))
+    return attributes
+
+
+def _has_json(folder: Path) -> bool:
+    """pysot's <FOLDER>.json carries its own attributes, used unless a table is asked for."""
+    return (folder / f"{folder.name}.json").is_file()
+
+
+def _read_sequences(info: DatasetInfo, folder: Path, strict: bool = False) -> list[Sequence]:
     if info.family == "vot" or (info.family == "demo" and info.protocol == "supervised"):
         from siambench.datasets.vot import read_vot
 
-        return read_vot(folder)
+        return read_vot(folder, strict)
     if info.family in ("otb", "demo"):
         from siambench.datasets.otb import read_otb, read_otb_folder
 
@@ -65,9 +93,21 @@ def _read_sequences(info: DatasetInfo, folder: Path) -> list[Sequence]:
     if info.family == "got10k":
         from siambench.datasets.got10k import read_got10k
 
-        return read_got10k(folder)
+        return read_got10k(folder, strict)
     if info.family == "lasot":
         from siambench.datasets.got10k import read_lasot
 
-        return read_lasot(folder)
+        return read_lasot(folder, strict)
+    if info.family == "uav":
+        from siambench.datasets.uav import read_uav
+
+        return read_uav(folder, info.subset)
+    if info.family == "nfs":
+        from siambench.datasets.nfs import read_nfs
+
+        return read_nfs(folder, int(info.subset))
+    if info.family == "trackingnet":
+        from siambench.datasets.trackingnet import read_trackingnet
+
+        return read_trackingnet(folder)
     raise InputError(folder, f"no reader for dataset family {info.family}")  # pragma: no cover

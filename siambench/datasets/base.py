@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import abc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ import numpy as np
 
 from siambench.errors import InputError
 from siambench.regions import axis_aligned
+
+log = logging.getLogger("siambench")
 
 
 class FrameList(abc.Sequence):
@@ -86,6 +89,7 @@ class Dataset:
     root: Path | None = None
     results_aliases: tuple[str, ...] = ()  # other folder names results may be found under
     eao_interval: tuple[int, int] | None = None  # VOT expected-overlap interval [low, high]
+    attribute_set: str | None = None  # the per-sequence attribute table used (OTB: otb2013, otb2015)
 
     def __iter__(self) -> Iterator[Sequence]:
         return iter(self.sequences)
@@ -110,4 +114,23 @@ class Dataset:
         if missing:
             raise InputError(self.root, f"sequences not in {self.name}: {', '.join(missing)}")
         return Dataset(self.name, self.protocol, self.results_name, [known[n] for n in names],
-                       self.root, self.results_aliases, self.eao_interval)
+                       self.root, self.results_aliases, self.eao_interval, self.attribute_set)
+
+
+def frame_flags(values, frames: int, path: Path, strict: bool = False, what: str = "") -> np.ndarray:
+    """A per-frame 0/1 file's values fitted to the sequence's `frames`.
+
+    A file shorter than the sequence leaves the rest untagged, a longer one has its tail ignored,
+    as before; both are now said (with the file and the counts) or, with `strict`, an error. An
+    empty file is a tag that never occurs (VOT2018's ball1), the official files' own convention.
+    `what` names the field where one file holds several (pysot's JSON).
+    """
+    values = np.asarray(values, dtype=np.int8)
+    if len(values) == frames or len(values) == 0:
+        return np.pad(values, (0, frames - len(values)))
+    if strict:
+        raise InputError(path, f"{what}expected {frames} values (one per frame), got {len(values)}")
+    rest = "the remaining frames are taken as 0" if len(values) < frames else "the extra values are ignored"
+    log.warning("%s: %s%d values for %d frames; %s (--strict makes this an error)", path, what, len(values), frames,
+                rest)
+    return np.pad(values[:frames], (0, max(0, frames - len(values))))

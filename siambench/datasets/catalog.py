@@ -12,16 +12,17 @@ from siambench.errors import UnknownNameError
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
-    family: str  # reader: "vot", "otb", "got10k", "lasot", "demo"
+    family: str  # reader: "vot", "otb", "got10k", "lasot", "uav", "nfs", "trackingnet", "demo"
     folders: tuple[str, ...]  # folder names under the data root, first found wins
     protocol: str  # "supervised" (VOT reset) or "ope"
     results_name: str  # folder in the raw-results tree
     results_aliases: tuple[str, ...] = ()
     eao_interval: tuple[int, int] | None = None
-    subset: str | None = None  # OTB subset key in siambench/data/otb.json
+    subset: str | None = None  # OTB subset key in siambench/data/otb.json; UAV123 / UAV20L; NfS frame rate
     sequences: tuple[str, ...] | None = None  # a fixed subset of the folder's sequences
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    attribute_set: str | None = None  # default per-sequence attribute table (OTB)
 
 
 # EAO intervals as pysot hard-codes them (the VOT challenges' published ranges).
@@ -45,15 +46,27 @@ for _name, _interval in _VOT.items():
     _add(DatasetInfo(_name, "vot", (_folder,), "supervised", _folder, eao_interval=_interval,
                      description=f"{_folder} short-term challenge (60 sequences, reset protocol)"))
 _add(DatasetInfo("otb2015", "otb", ("OTB100", "OTB2015"), "ope", "OTB100", ("OTB2015",), subset="otb2015",
-                 description="OTB-2015 / OTB-100, 100 sequences, one-pass evaluation", aliases=("otb100",)))
+                 attribute_set="otb2015", description="OTB-2015 / OTB-100, 100 sequences, one-pass evaluation", aliases=("otb100",)))
 _add(DatasetInfo("otb2013", "otb", ("OTB2013", "OTB100", "OTB2015"), "ope", "OTB2013", ("OTB100", "OTB2015"),
-                 subset="otb2013", description="OTB-2013, the 51-sequence subset of OTB-100"))
+                 subset="otb2013", attribute_set="otb2013",
+                 description="OTB-2013, the 51-sequence subset of OTB-100 (attributes of the OTB-2013 toolkit)"))
 _add(DatasetInfo("otb50", "otb", ("OTB50", "OTB100", "OTB2015"), "ope", "OTB50", ("OTB100", "OTB2015"),
-                 subset="otb50", description="OTB-50, the 50 hardest sequences of OTB-100"))
+                 subset="otb50", attribute_set="otb2015", description="OTB-50, the 50 hardest sequences of OTB-100"))
 _add(DatasetInfo("got10k-val", "got10k", ("GOT-10k", "GOT10k", "got10k"), "ope", "GOT-10k",
                  description="GOT-10k validation split (180 sequences)"))
 _add(DatasetInfo("lasot", "lasot", ("LaSOT", "lasot"), "ope", "LaSOT",
                  description="LaSOT test split (280 sequences)"))
+# UAV20L's long sequences share UAV123's image folders: both read one UAV123/ folder.
+_add(DatasetInfo("uav123", "uav", ("UAV123", "Dataset_UAV123/UAV123"), "ope", "UAV123", subset="UAV123",
+                 description="UAV123, 123 aerial sequences (anno/UAV123/, frame ranges of its configuration)"))
+_add(DatasetInfo("uav20l", "uav", ("UAV123", "Dataset_UAV123/UAV123"), "ope", "UAV20L", subset="UAV20L",
+                 description="UAV20L, the 20 long UAV123 sequences (anno/UAV20L/)"))
+for _fps in (30, 240):
+    _add(DatasetInfo(f"nfs{_fps}", "nfs", ("NfS", "NFS", "nfs"), "ope", f"NFS{_fps}", subset=str(_fps),
+                     description=f"Need for Speed, 100 sequences at {_fps} fps (<seq>/{_fps}/<seq>.txt)"))
+_add(DatasetInfo("trackingnet", "trackingnet", ("TrackingNet", "trackingnet"), "ope", "TrackingNet",
+                 description="TrackingNet test split (511 sequences; TEST/anno holds first frames only, "
+                             "scored by its server: siambench export-trackingnet)"))
 _add(DatasetInfo("demo", "demo", ("demo",), "ope", "demo",
                  description="synthetic OTB-layout benchmark generated on first use (siambench data synth)"))
 # Two of demo's shorter sequences (fast motion, in-plane rotation): the CI gate's subset.

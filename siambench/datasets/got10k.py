@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Sequence
+from siambench.datasets.base import Sequence, frame_flags
 from siambench.errors import InputError
 from siambench.textio import check_distinct, image_size, read_flags, read_names, read_regions
 
 
-def read_got10k(folder: Path) -> list[Sequence]:
+def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
     """<GOT-10k>/val/list.txt, <seq>/groundtruth.txt, absence.label (1 = target absent)."""
     split = folder / "val" if (folder / "val").is_dir() else folder
     names = read_names(split / "list.txt")
@@ -22,13 +22,13 @@ def read_got10k(folder: Path) -> list[Sequence]:
         frames = sorted(path.glob("*.jpg"))[: len(gt)] or [path / f"{i + 1:08d}.jpg" for i in range(len(gt))]
         absent = None
         if (path / "absence.label").is_file():
-            absent = read_flags(path / "absence.label")[: len(gt)]
+            absent = frame_flags(read_flags(path / "absence.label"), len(gt), path / "absence.label", strict)
         width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
         out.append(Sequence(name, frames, gt, width, height, absent=absent))
     return out
 
 
-def read_lasot(folder: Path) -> list[Sequence]:
+def read_lasot(folder: Path, strict: bool = False) -> list[Sequence]:
     """<LaSOT>/<class>/<class-N>/: groundtruth.txt, full_occlusion.txt, out_of_view.txt, img/.
 
     The test split is taken from testing_set.txt when present, else every sequence found.
@@ -48,8 +48,7 @@ def read_lasot(folder: Path) -> list[Sequence]:
         absent = np.zeros(len(gt), dtype=np.int8)
         for label in ("full_occlusion.txt", "out_of_view.txt"):
             if (path / label).is_file():
-                values = read_flags(path / label, one_line=True)[: len(gt)]
-                absent[: len(values)] |= values
+                absent |= frame_flags(read_flags(path / label, one_line=True), len(gt), path / label, strict)
         frames = [path / "img" / f"{i + 1:08d}.jpg" for i in range(len(gt))]
         width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
         out.append(Sequence(name, frames, gt, width, height, absent=absent))

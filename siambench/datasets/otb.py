@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from functools import lru_cache
 from importlib import resources
@@ -14,6 +15,8 @@ from siambench.datasets.base import FrameList, Sequence
 from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
 from siambench.textio import check_distinct, image_size, read_lines, read_regions
+
+log = logging.getLogger("siambench")
 
 # First image of sequences whose annotations do not start at img/0001.jpg (OTB configSeqs).
 START_FRAME = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "Tiger1": 6}
@@ -31,18 +34,39 @@ def subset_names(subset: str) -> list[str]:
     return list(otb_metadata()["subsets"][subset])
 
 
+def attribute_sets() -> dict[str, dict]:
+    """The attribute tables shipped with siambench, by benchmark: {name: {source, attributes}}."""
+    return otb_metadata()["attribute_sets"]
+
+
+def apply_attributes(sequences: list[Sequence], table: str, explicit: bool = False) -> None:
+    """Give each sequence its tags from the attribute table `table` (``otb2013``, ``otb2015``).
+
+    The two tables disagree (OTB-2013's toolkit tags Coke without BC, Crossing without FM and
+    OPR), so the table is the benchmark's own unless one is asked for. A sequence the table does
+    not list has no tags; when a table was asked for, that is said.
+    """
+    tags = attribute_sets()[table]["attributes"]
+    for seq in sequences:
+        seq.attributes = list(tags.get(seq.name, []))
+    outside = [seq.name for seq in sequences if seq.name not in tags]
+    if explicit and outside:
+        log.warning("attribute table %s lists %d of the %d sequences; %d (first: %s) are left out of the "
+                    "per-attribute scores", table, len(sequences) - len(outside), len(sequences), len(outside),
+                    outside[0])
+
+
 def read_otb(folder: Path, subset: str) -> list[Sequence]:
     """Sequences of `subset` from an OTB folder (pysot's <FOLDER>.json when present)."""
     json_path = folder / f"{folder.name}.json"
     names = subset_names(subset)
     if json_path.is_file():
         return read_otb_json(json_path, folder, names)
-    attrs = otb_metadata()["attributes"]
     missing = [n for n in names if not _gt_path(folder, n).is_file()]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise InputError(folder, f"{len(missing)} {subset} sequences have no groundtruth_rect file ({shown})")
-    return [_read_sequence(folder, n, attrs.get(n, [])) for n in names]
+    return [_read_sequence(folder, n, []) for n in names]  # attributes: load_dataset's table
 
 
 def _gt_path(folder: Path, name: str) -> Path:

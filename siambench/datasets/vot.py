@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import FrameList, Sequence
+from siambench.datasets.base import FrameList, Sequence, frame_flags
 from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
 from siambench.textio import image_size, read_flags, read_lines, read_names, read_regions
@@ -14,25 +14,43 @@ from siambench.textio import image_size, read_flags, read_lines, read_names, rea
 TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 
 
-def read_vot(folder: Path) -> list[Sequence]:
+def read_vot(folder: Path, strict: bool = False) -> list[Sequence]:
     """Sequences of a VOT folder: pysot's <FOLDER>.json when present, else the official layout."""
     json_path = folder / f"{folder.name}.json"
     if json_path.is_file():
-        return read_vot_json(json_path, folder)
-    return read_vot_layout(folder)
+        return read_vot_json(json_path, folder, strict)
+    return read_vot_layout(folder, strict)
 
 
-def read_vot_json(path: Path, root: Path) -> list[Sequence]:
-    """pysot's dataset JSON: {name: {img_names, gt_rect, width, height, <tag>: [0/1...]}}."""
-    meta = read_pysot_json(path, sizes=(4, 8), flags=TAGS, required=("width", "height"))
+def read_vot_json(path: Path, root: Path, strict: bool = False) -> list[Sequence]:
+    """pysot's dataset JSON: {name: {img_names, gt_rect, [width, height,] <tag>: [0/1...]}}.
+
+    Most published copies (pysot's own VOT2018.json) carry no width and height: pysot reads
+    them from the images, and so does this reader, from the first frame's header.
+    """
+    meta = read_pysot_json(path, sizes=(4, 8), flags=TAGS)
     sequences = []
     for name in sorted(meta):
         entry = meta[name]
         gt = _pad_regions(entry["gt_rect"])
         frames = FrameList(root, entry["img_names"])
-        tags = {t: np.asarray(entry[t], dtype=np.int8) for t in TAGS if t in entry}
-        sequences.append(Sequence(name, frames, gt, entry["width"], entry["height"], tags))
+        # An empty list (ball1's occlusion) is a tag that never occurs, as a missing tag file.
+        tags = {t: frame_flags(entry[t], len(gt), path, strict, f"sequence {name!r}, {t}: ")
+                for t in TAGS if entry.get(t)}
+        width, height = _json_size(path, name, entry, frames[0])
+        sequences.append(Sequence(name, frames, gt, width, height, tags))
     return sequences
+
+
+def _json_size(path: Path, name: str, entry: dict, first_frame: Path) -> tuple[int, int]:
+    """The JSON's width and height, else the first frame's; with neither, an error saying what to add."""
+    if "width" in entry and "height" in entry:
+        return entry["width"], entry["height"]
+    if first_frame.is_file():
+        return image_size(first_frame)
+    raise InputError(path, f"sequence {name!r}: no width/height and its first frame {first_frame} is not "
+                           "there; add \"width\" and \"height\" to the JSON or put the frames under "
+                           f"{path.parent}")
 
 
 def _pad_regions(rows: list[list[float]]) -> np.ndarray:
@@ -50,12 +68,12 @@ def _pad_regions(rows: list[list[float]]) -> np.ndarray:
     return out
 
 
-def read_vot_layout(folder: Path) -> list[Sequence]:
+def read_vot_layout(folder: Path, strict: bool = False) -> list[Sequence]:
     """list.txt, <seq>/groundtruth.txt, frames in <seq>/color/ or <seq>/, per-frame *.tag files."""
-    return [read_vot_sequence(folder / name) for name in read_names(folder / "list.txt")]
+    return [read_vot_sequence(folder / name, strict) for name in read_names(folder / "list.txt")]
 
 
-def read_vot_sequence(path: Path) -> Sequence:
+def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
     if not path.is_dir():
         raise InputError(path, "sequence folder listed in list.txt not found")
     gt = read_regions(path / "groundtruth.txt")
@@ -70,9 +88,7 @@ def read_vot_sequence(path: Path) -> Sequence:
             tag_file = path / f"{tag}{suffix}"
             if tag_file.is_file():
                 # An empty tag file (a tag that never occurs, as in VOT2018's ball1) is all zeros.
-                values = read_flags(tag_file, allow_empty=True)
-                # Tag files may stop at the last tagged frame: the rest are untagged.
-                tags[tag] = np.pad(values[: len(gt)], (0, max(0, len(gt) - len(values))))
+                tags[tag] = frame_flags(read_flags(tag_file, allow_empty=True), len(gt), tag_file, strict)
                 break
     return Sequence(path.name, frames, gt, width, height, tags)
 

@@ -1,0 +1,61 @@
+"""UAV123 and UAV20L in the official layout: one ``anno/`` folder, frame ranges from the configuration.
+
+    UAV123/anno/UAV123/<seq>.txt          x,y,w,h per frame (NaN,NaN,NaN,NaN where the target is out of view)
+    UAV123/anno/UAV20L/<seq>.txt
+    UAV123/data_seq/UAV123/<folder>/000001.jpg ...
+
+Several UAV123 sequences are pieces of one video (``bird1_1``, ``bird1_2``, ``bird1_3`` all read
+``data_seq/UAV123/bird1/``); where each starts is not in the annotation files but in the
+benchmark's sequence configuration, shipped as siambench/data/uav123.json.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from siambench.datasets.base import FrameList, Sequence
+from siambench.errors import InputError
+from siambench.textio import image_size, read_regions
+
+log = logging.getLogger("siambench")
+
+
+@lru_cache(maxsize=1)
+def uav_sets() -> dict[str, dict[str, list]]:
+    """{"UAV123" | "UAV20L": {sequence: [image folder, first frame, last frame]}}."""
+    text = resources.files("siambench").joinpath("data/uav123.json").read_text(encoding="utf-8")
+    return json.loads(text)["sets"]
+
+
+def read_uav(folder: Path, version: str) -> list[Sequence]:
+    """The sequences of `version` (UAV123 or UAV20L) whose annotation file is present."""
+    anno_dir = folder / "anno" / version
+    files = sorted(anno_dir.glob("*.txt")) if anno_dir.is_dir() else []
+    if not files:
+        raise InputError(anno_dir, f"no {version} annotation files (expected anno/{version}/<seq>.txt)")
+    config = uav_sets()[version]
+    found = [f for f in files if f.stem in config]
+    unknown = [f for f in files if f.stem not in config]
+    if unknown:
+        raise InputError(unknown[0], f"sequence {unknown[0].stem!r} is not one of {version}'s {len(config)} "
+                                     "(siambench/data/uav123.json)")
+    if len(found) < len(config):
+        log.warning("%s: %d of %d %s annotation files found; scores cover only those", anno_dir, len(found),
+                    len(config), version)
+    return [_read_sequence(folder, f, config[f.stem]) for f in found]
+
+
+def _read_sequence(folder: Path, anno: Path, entry: list) -> Sequence:
+    image_folder, first, last = entry
+    gt = read_regions(anno, sizes=(4,))
+    if len(gt) != last - first + 1:
+        raise InputError(anno, f"expected {last - first + 1} lines (frames {first}-{last} of {image_folder}), "
+                               f"got {len(gt)}")
+    frames = FrameList(folder / "data_seq" / "UAV123" / image_folder, pattern="{:06d}.jpg", start=first,
+                       count=len(gt))
+    width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
+    return Sequence(anno.stem, frames, gt, width, height)
