@@ -44,3 +44,18 @@ def test_vot_frames_carry_tags_and_several_sets_combine(shared_data):
 def test_scoring_does_not_import_pandas():
     code = "import sys, siambench.evaluate, siambench.scores; assert 'pandas' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_eval_csv_writes_the_frames(shared_data, tmp_path, capsys):
+    from cli_run import run_cli
+
+    out = tmp_path / "otb.csv"
+    code, stdout, err = run_cli(["eval", "-d", "otb2015", "--data-root", str(shared_data), "--results-dir",
+                                 str(shared_data / "results"), "--csv", str(out), "--per-sequence"], capsys)
+    assert code == 0, err
+    overall = pd.read_csv(out, index_col=[0, 1, 2])
+    assert overall.loc[("otb2015", "pysot", "SiamRPN++"), "auc"] == pytest.approx(0.696, abs=5e-4)
+    assert len(pd.read_csv(tmp_path / "otb-sequences.csv")) == 200
+    attrs = pd.read_csv(tmp_path / "otb-attributes.csv")
+    assert set(attrs["attribute"]) >= {"OCC", "FM", "IV"}
+    assert "otb-attributes.csv" in stdout

@@ -66,24 +66,31 @@ def _render(rows: list[list[str]]) -> list[str]:
               help="Raw results tree (pysot layout).")
 @click.option("--tracker", "-t", "trackers", multiple=True, help="Score only these trackers (repeatable).")
 @click.option("--variant", type=click.Choice(VARIANTS), default="pysot", show_default=True,
-              help="Metric definitions: pysot (published tables) or vot-toolkit (0.9.0).")
+              help="Metric definitions: pysot (published tables), vot-toolkit (0.9.0) or otb-toolkit "
+                   "(the MATLAB OTB toolkit).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write scores as JSON.")
-@click.option("--per-sequence", is_flag=True, help="Print per-sequence scores too.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the overall scores as CSV (pandas, the report extra); with --per-sequence "
+                   "also <stem>-sequences.csv, and <stem>-attributes.csv where there are attributes or tags.")
+@click.option("--per-sequence", is_flag=True, help="Print (and with --csv write) per-sequence scores too.")
 @click.option("--strict", is_flag=True,
               help="Fail, instead of warning, on results whose length differs from the ground truth, "
                    "on NaN boxes, on sequences without results and on tag files of the wrong length.")
 @click.option("--attributes", type=click.Choice(["otb2013", "otb2015"]), default=None,
               help="OTB attribute table for the per-attribute scores (default: the benchmark's own; "
                    "otb2013 is the OTB-2013 toolkit's).")
-def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, per_sequence, strict,
+def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, csv_path, per_sequence, strict,
                  attributes) -> None:
     """Score raw tracking results exactly as the published tables did."""
     from siambench.datasets import load_dataset
     from siambench.evaluate import clean_json, evaluate
     from siambench.textio import atomic_write_text, check_writable_file
 
-    if json_path is not None:  # before scoring, which can take a while
-        check_writable_file(json_path)
+    for target in (json_path, csv_path):  # before scoring, which can take a while
+        if target is not None:
+            check_writable_file(target)
+    if csv_path is not None:
+        import pandas  # noqa: F401 - a missing report extra is one line now, not after scoring
     # Read here: the attribute table and --strict (tag files) are reading options.
     ds = load_dataset(dataset, data_root, attributes=attributes, strict=strict)
     scores = evaluate(ds, results_dir, data_root, list(trackers) or None, variant, strict)
@@ -93,3 +100,22 @@ def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, 
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(clean_json(scores), indent=1) + "\n")
         click.echo(f"scores written to {json_path}")
+    if csv_path is not None:
+        for path in write_csv(scores, csv_path, per_sequence):
+            click.echo(f"scores written to {path}")
+
+
+def write_csv(scores: dict, path: Path, per_sequence: bool) -> list[Path]:
+    """The overall scores (and per sequence, per attribute) as CSV files beside `path`."""
+    from siambench.dataframes import to_frames
+    from siambench.textio import atomic_write_text
+
+    frames = to_frames(scores)
+    parts = [("overall", path)]
+    if per_sequence:
+        parts.append(("sequences", path.with_name(f"{path.stem}-sequences{path.suffix or '.csv'}")))
+    if len(frames["attributes"]):
+        parts.append(("attributes", path.with_name(f"{path.stem}-attributes{path.suffix or '.csv'}")))
+    for name, target in parts:
+        atomic_write_text(target, frames[name].to_csv())
+    return [target for _, target in parts]
