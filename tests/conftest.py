@@ -26,3 +26,22 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared_data(shared_dir: Path) -> Path:
     return shared_dir / "data"
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch, tmp_path):
+    """An empty tracker registry for the test: returns `add(name, make, **spec_fields)`.
+
+    `make(spec)` builds the tracker; weights resolve under the test's own folder.
+    """
+    from siambench.trackers import registry
+
+    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
+    monkeypatch.setattr(registry, "_SPECS", {})
+    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
+
+    def add(name: str, make, **fields) -> None:
+        registry.register_adapter(name)(lambda spec, device, weights, random_init: make(spec))
+        registry.register_spec(registry.TrackerSpec(name, name, **fields))
+
+    return add

@@ -22,9 +22,7 @@ from siambench.ledger import LEDGER_NAME, FolderBusyError, Ledger, file_sha256
 from siambench.results import ResultStore
 from siambench.runner import run
 from siambench.synth import generate
-from siambench.trackers import registry
 from siambench.trackers.base import Tracker, TrackResult
-from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec
 
 N_FRAMES = 20
 
@@ -44,15 +42,11 @@ class Drift(Tracker):
 
 
 @pytest.fixture
-def drift(monkeypatch, tmp_path):
+def drift(isolated_registry):
     """Register `drift` (step from the spec) and return a function that re-registers a step."""
-    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
-    monkeypatch.setattr(registry, "_SPECS", {})
-    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
-    register_adapter("drift")(lambda spec, device, weights, random_init: Drift(spec.hyper.get("step", 0.0)))
 
     def with_step(step: float) -> None:
-        register_spec(TrackerSpec("drift", "drift", hyper={"step": step}))
+        isolated_registry("drift", lambda spec: Drift(spec.hyper.get("step", 0.0)), hyper={"step": step})
 
     with_step(0.0)
     return with_step

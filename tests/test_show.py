@@ -11,9 +11,7 @@ from cli_run import run_cli
 from siambench.errors import InputError
 from siambench.runner import run
 from siambench.synth import generate
-from siambench.trackers import registry
 from siambench.trackers.base import Tracker, TrackResult
-from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec
 
 cv2 = pytest.importorskip("cv2")
 N_FRAMES = 30
@@ -31,11 +29,9 @@ class Runaway(Tracker):
 
 
 @pytest.fixture
-def runaway(monkeypatch, tmp_path):
-    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
-    monkeypatch.setattr(registry, "_SPECS", {})
-    register_adapter("runaway")(lambda spec, device, weights, random_init: Runaway())
-    register_spec(TrackerSpec("runaway", "runaway"))
+def runaway(isolated_registry):
+    isolated_registry("runaway", lambda spec: Runaway())
+    return isolated_registry
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +71,7 @@ def test_show_draws_failures_from_the_results_on_disk(runaway, data_root, tmp_pa
 def test_show_two_trackers_on_ope_results(runaway, data_root, tmp_path):
     from siambench.show import show
 
-    register_spec(TrackerSpec("runaway2", "runaway"))
+    runaway("runaway2", lambda spec: Runaway())
     for name in ("runaway", "runaway2"):
         run(name, "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
     seq = _first_sequence(data_root, "demo")
