@@ -1,7 +1,9 @@
 """The three ways of running a tracker over one sequence, as pysot's tools/test.py does them.
 
 * OPE (one-pass evaluation, OTB and the like): initialise on frame 0, track to the end. Entry 0
-  is the init box itself.
+  is what the tracker's original writes for that frame (its box policy's
+  :meth:`~siambench.trackers.box_policy.BoxPolicy.first_line`: pysot its init box, the others
+  the ground truth).
 * supervised (VOT baseline, "reset"): after every frame the prediction is compared with the
   ground truth (``vot_overlap`` bounded by the image); a zero overlap is a failure, written as
   code 2, and the tracker is initialised again 5 frames later (code 1), the frames in between
@@ -28,6 +30,7 @@ import numpy as np
 from siambench.errors import SiambenchError
 from siambench.regions import axis_aligned, vot_overlap
 from siambench.trackers.base import Tracker
+from siambench.trackers.box_policy import PYSOT_BOXES, BoxPolicy, box_policy_of
 
 PROTOCOLS = ("ope", "supervised", "unsupervised")
 
@@ -121,15 +124,20 @@ class ProtocolDriver:
     sequential loop (:func:`run_protocol`) and the batched engine
     (:mod:`siambench.execution.batched`) drive trackers through this class, so the protocols'
     rules (failure at zero overlap, re-initialisation ``reset_delay`` frames later) live here
-    only.
+    only. Every init box is siambench's (:func:`siambench.regions.axis_aligned`); the tracker's
+    `box_policy` moves it to where its original starts, and decides the line written for an
+    initialised frame.
     """
 
-    def __init__(self, protocol: str, seq: Any, reset_delay: int = RESET_DELAY) -> None:
+    def __init__(
+        self, protocol: str, seq: Any, reset_delay: int = RESET_DELAY, box_policy: BoxPolicy = PYSOT_BOXES
+    ) -> None:
         if protocol not in PROTOCOLS:
             raise SiambenchError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
         self.protocol = protocol
         self.seq = seq
         self.reset_delay = reset_delay
+        self.box_policy = box_policy
         self._gt = np.asarray(seq.groundtruth, dtype=np.float64)
         self.n = len(self._gt)
         self.index = 0  # the frame the next step is for
@@ -166,7 +174,7 @@ class ProtocolDriver:
         return Step(SKIP_STEP)
 
     def initialised(self, seconds: float, box: np.ndarray) -> None:
-        self.lines.append(INIT if self.protocol == "supervised" else box)
+        self.lines.append(INIT if self.protocol == "supervised" else self.box_policy.first_line(box))
         self._record(seconds)
 
     def tracked(self, box: np.ndarray, score: float, frame_hw: tuple[int, int], seconds: float) -> None:
@@ -218,7 +226,7 @@ def run_protocol(
     reset_delay: int = RESET_DELAY,
 ) -> Trajectory:
     """Run `tracker` over `frames` under `protocol`, one frame at a time."""
-    driver = ProtocolDriver(protocol, seq, reset_delay)
+    driver = ProtocolDriver(protocol, seq, reset_delay, box_policy_of(tracker))
     clock = _Clock(tracker, sync)
     for frame in frames:
         if driver.done:

@@ -46,6 +46,7 @@ from siambench.execution.jobs import Job, JobRunner, TrackerSetup, deterministic
 from siambench.frames import read_frame
 from siambench.protocols import INIT_STEP, TRACK_STEP, ProtocolDriver, Trajectory
 from siambench.trackers.base import BatchedTracker, can_batch
+from siambench.trackers.box_policy import box_policy_of
 from siambench.trackers.network import autocast
 
 LOG = logging.getLogger("siambench")
@@ -263,7 +264,7 @@ class BatchedEngine:
 
     def _open(self, job: Job, pool: FramePool) -> _Slot:
         tracker = self.tracker.spawn()
-        driver = ProtocolDriver(self.protocol, job.sequence)
+        driver = ProtocolDriver(self.protocol, job.sequence, box_policy=box_policy_of(tracker))
         frames = pool.open(job.sequence.frames)
         if frames.count > driver.n:
             driver.overran()

@@ -2,7 +2,10 @@
 
 Frames are BGR uint8 arrays of shape (H, W, 3), as read by OpenCV. Boxes are axis-aligned
 (x, y, w, h) in 0-based pixel coordinates, as numpy float arrays. A tracker is initialised once
-on a frame and a box, then called frame by frame.
+on a frame and a box, then called frame by frame. The init box is siambench's
+(:func:`siambench.regions.axis_aligned`); a tracker's :attr:`Tracker.box_policy` says where the
+original it reproduces starts from that box and how it writes its boxes
+(:mod:`siambench.trackers.box_policy`).
 
 Trackers whose per-frame network call can share a batch with other sequences' calls also
 implement :class:`BatchedTracker`; the batched engine (:mod:`siambench.execution.batched`) asks
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from siambench.trackers.box_policy import PYSOT_BOXES, BoxPolicy
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class Tracker(ABC):
 
     #: registry name, e.g. "siamrpnpp"
     name: str = ""
+    #: the original's box conventions (set from the spec's ``box_policy`` by create_tracker)
+    box_policy: BoxPolicy = PYSOT_BOXES
 
     @abstractmethod
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:

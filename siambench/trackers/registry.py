@@ -1,8 +1,9 @@
 """Tracker registry: spec files name trackers, adapters build them.
 
 A *spec* (a YAML file in a ``trackers/`` folder) names a tracker and says which *adapter*
-builds it, with which architecture (``model``), inference hyper-parameters (``hyper``) and
-checkpoint file name. An *adapter* is a builder function registered under a name::
+builds it, with which architecture (``model``), inference hyper-parameters (``hyper``),
+checkpoint file name and box conventions (``box_policy``, see
+:mod:`siambench.trackers.box_policy`; the adapter's original by default). An *adapter* is a builder function registered under a name::
 
     @register_adapter("siamrpn")
     def build(spec: TrackerSpec, device, weights: Path | None, random_init: bool) -> Tracker: ...
@@ -34,7 +35,13 @@ from typing import TYPE_CHECKING, Any
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.project_data import project_folder
 from siambench.textio import read_yaml
-from siambench.trackers.spec_checks import check_spec, spec_problem
+from siambench.trackers.box_policy import get_box_policy
+from siambench.trackers.spec_checks import (
+    box_policy_name,
+    box_policy_problem,
+    check_spec,
+    spec_problem,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -53,7 +60,7 @@ BUILTIN_ADAPTER_MODULES: dict[str, str] = {
     "opencv-mil": "siambench.trackers.opencv_mil",
 }
 
-_SPEC_KEYS = ("name", "adapter", "description", "checkpoint", "model", "hyper")
+_SPEC_KEYS = ("name", "adapter", "description", "checkpoint", "box_policy", "model", "hyper")
 
 
 @dataclass
@@ -67,9 +74,11 @@ class TrackerSpec:
     checkpoint: str | None = None
     description: str = ""
     source: Path | None = None  # the spec file, None for specs made in code
+    box_policy: str | None = None  # None: the adapter's default (spec_checks.DEFAULT_BOX_POLICY)
 
     def spec_hash(self) -> str:
-        """Digest of what changes a tracker's output: adapter, model, hyper, checkpoint name.
+        """Digest of what changes a tracker's output: adapter, model, hyper, checkpoint name
+        and box policy (the one in force, so that naming the default changes nothing).
 
         The description and the file's location do not count, so editing a comment or moving
         the file does not invalidate stored results.
@@ -79,6 +88,7 @@ class TrackerSpec:
             "model": self.model,
             "hyper": self.hyper,
             "checkpoint": self.checkpoint,
+            "box_policy": box_policy_name(self),
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -245,6 +255,10 @@ def parse_spec(path: str | Path) -> TrackerSpec:
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise InputError(path, "'description' must be a string")
+    box_policy = data.get("box_policy")
+    problem = box_policy_problem(box_policy)
+    if problem:
+        raise InputError(path, problem)
     return TrackerSpec(
         name=name,
         adapter=adapter,
@@ -253,6 +267,7 @@ def parse_spec(path: str | Path) -> TrackerSpec:
         checkpoint=checkpoint,
         description=description.strip(),
         source=path,
+        box_policy=box_policy,
     )
 
 
@@ -313,4 +328,5 @@ def create_tracker(
     tracker = builder(spec, select_device(device), weights_path, random_init)
     if not tracker.name:
         tracker.name = spec.name
+    tracker.box_policy = get_box_policy(box_policy_name(spec))
     return tracker

@@ -26,7 +26,6 @@ from siambench.trackers.base import TrackResult
 from siambench.trackers.network import NetworkTracker
 from siambench.trackers.siamese import (
     SEARCH_SIZE_RULES,
-    center_and_size,
     check_windowing,
     context_side,
     corner_box,
@@ -53,8 +52,13 @@ class RPNPolicy:
     #: "scaled" s_z * instance / exemplar (pysot) or "padded" s_z + (instance - exemplar) / scale_z
     #: (SiamDW); equal in exact arithmetic only
     search_size: str = "scaled"
-    #: pysot keeps scale_z a numpy float64, so (numpy 2 promotion) the chosen proposal is mapped
-    #: back to the frame in float64; SiamDW's scale_z is a Python float, which keeps it float32
+    #: Both originals' scale_z is a numpy float64 (``exemplar / np.sqrt(...)``) and their
+    #: proposals float32 (the network's output), so the precision of ``pred / scale_z`` is
+    #: numpy's era: numpy 1.x (value-based casting) keeps float32, numpy 2 (NEP 50) promotes to
+    #: float64. siambench runs pysot as under numpy 2 (False: float64, pysot's current setup)
+    #: and SiamDW as under numpy 1.x (True: a Python-float s_z, which numpy 2 does not promote,
+    #: keeps float32), the numpy SiamDW was released with (PyTorch 0.3/0.4, 2019). The penalty
+    #: and the smoothed size follow neither era exactly (effects below 5e-6 px).
     float32_proposal: bool = False
     #: SiamDW maps the previous size into crop pixels for the penalty (its aspect ratio too)
     #: and back for the size smoothing; pysot uses the frame-pixel size in both
@@ -200,7 +204,7 @@ class RPNTracker(NetworkTracker):
 
     def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         p = self.params
-        self.center, self.size = center_and_size(box)
+        self.center, self.size = self.box_policy.start(box)
         w, h = self.size
         self.instance_size = p.instance_size_for(w * h, frame.shape[0] * frame.shape[1])
         self.grid(self.instance_size)
@@ -272,5 +276,6 @@ class RPNTracker(NetworkTracker):
         self.center = np.array([cx, cy])
         self.size = np.array([width, height])
         box = corner_box(cx, cy, width, height, clamp_at_zero=policy.clamp_corner)
+        box = self.box_policy.written(box)
         return TrackResult(box=box, score=float(score[best]))
 

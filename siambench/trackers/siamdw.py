@@ -10,9 +10,10 @@ SiamDW's:
   Python 2's rounding (halves away from zero, :func:`siambench.ops.python2round`);
 - the output box is SiamDW's ``cxy_wh_2_rect``: ``[max(0, cx - w/2), max(0, cy - h/2), w, h]``.
 
-The init box's centre is taken as ``x + (w - 1) / 2``, the inverse of the init box
-siambench derives (pysot's ``[cx - (w-1)/2, cy - (h-1)/2, w, h]``), which recovers the centre
-``x + w/2`` that SiamDW's own scripts compute from the ground truth.
+Where the loops start and how their boxes are written is the spec's box policy
+(:mod:`siambench.trackers.box_policy`): SiamDW's OTB scripts subtract 1 from the 1-based
+ground truth before taking the centre ``x + w/2`` and add 1 back to every box they write
+(``siamdw-otb``); its VOT scripts take the polygons as given (``siamdw-vot``).
 
 SiamFC+ (``siamfcplus``): a 3-scale pyramid cut from one crop (SiamDW ``make_scale_pyramid``),
 bicubic 16x upsampling, per-scale peak times ``[scale_penalty, 1, scale_penalty]``, the best
@@ -76,7 +77,6 @@ from siambench.trackers.network import NetworkTracker, prepare_model, random_ima
 from siambench.trackers.registry import TrackerSpec, register_adapter
 from siambench.trackers.rpn_loop import SIAMDW, RPNParams, RPNTracker
 from siambench.trackers.siamese import (
-    center_and_size,
     check_windowing,
     context_side,
     corner_box,
@@ -266,7 +266,7 @@ class SiamFCPlusTracker(NetworkTracker):
 
     def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         cfg = self.config
-        self.center, self.size = center_and_size(box)
+        self.center, self.size = self.box_policy.start(box)
         self.image_hw = (int(frame.shape[0]), int(frame.shape[1]))
         self.avg_chans = ops.channel_mean(frame)
         s_z = round(float(context_side(self.size[0], self.size[1], cfg.context_amount)))
@@ -300,7 +300,8 @@ class SiamFCPlusTracker(NetworkTracker):
         self.center = np.array([cx, cy])
         self.size = np.array([w, h])
         peak = float(upsampled[best, row, col])
-        return TrackResult(box=cxy_wh_to_rect(self.center, self.size), score=1.0 / (1.0 + math.exp(-peak)))
+        box = self.box_policy.written(cxy_wh_to_rect(self.center, self.size))
+        return TrackResult(box=box, score=1.0 / (1.0 + math.exp(-peak)))
 
 
 _FC_MODEL_KEYS = {"arch", "corr_scale", "fuse_bn"}

@@ -15,16 +15,6 @@ WINDOWINGS = ("cosine", "uniform")
 SEARCH_SIZE_RULES = ("scaled", "padded")
 
 
-def center_and_size(box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(cx, cy) and (w, h) of an (x, y, w, h) box, the centre at ``x + (w - 1) / 2``.
-
-    That is the inverse of the init box siambench derives (pysot's ``[cx - (w-1)/2, ...]``),
-    so every loop starts from the centre its original code computes from the ground truth.
-    """
-    x, y, w, h = (float(v) for v in np.asarray(box, dtype=np.float64)[:4])
-    return np.array([x + (w - 1) / 2, y + (h - 1) / 2]), np.array([w, h])
-
-
 def context_side(w: float, h: float, context_amount: float) -> np.float64:
     """Side of the square around a w x h target padded by `context_amount` of its perimeter.
 

@@ -17,7 +17,9 @@ section 3.3, "siamfc-pytorch differences"):
 Colour: siamfc-pytorch reads frames as RGB; siambench frames are BGR as OpenCV reads them, so
 with ``input_color: rgb`` (its released weights) every frame is converted before cropping.
 
-Boxes are (x, y, w, h) with the centre at ``x + (w - 1) / 2`` both ways, as siamfc-pytorch.
+Boxes are (x, y, w, h) with the centre at ``x + (w - 1) / 2``, as siamfc-pytorch; where it
+starts from the ground truth (0-based, ``x - 1 + (w - 1) / 2``) and how it writes its boxes
+(1-based again) is the ``siamfc-pytorch`` box policy (:mod:`siambench.trackers.box_policy`).
 The reported score is the sigmoid of the raw response at the chosen peak (the network was
 trained with a logistic loss), before any penalty or window.
 
@@ -57,7 +59,7 @@ from siambench.models.siamfc import siamfc_alexnet
 from siambench.trackers.base import TrackResult
 from siambench.trackers.network import NetworkTracker, prepare_model, random_images, seeded
 from siambench.trackers.registry import TrackerSpec, register_adapter
-from siambench.trackers.siamese import center_and_size, context_side
+from siambench.trackers.siamese import context_side
 from siambench.trackers.spec_checks import check_keys, config_from, where
 
 # --------------------------------------------------------------------------- SiamFC
@@ -145,7 +147,7 @@ class SiamFCTracker(NetworkTracker):
     def init(self, frame: np.ndarray | torch.Tensor, box: np.ndarray) -> None:
         cfg = self.config
         image = self._colour(frame)
-        self.center, self.size = center_and_size(box)
+        self.center, self.size = self.box_policy.start(box)
         self.z_sz = float(context_side(self.size[0], self.size[1], cfg.context_amount))
         self.x_sz = self.z_sz * cfg.instance_size / cfg.exemplar_size
         # siamfc-pytorch pads with cv2.copyMakeBorder, which rounds the mean colour
@@ -179,6 +181,7 @@ class SiamFCTracker(NetworkTracker):
 
         w, h = self.size
         box = np.array([self.center[0] - (w - 1) / 2, self.center[1] - (h - 1) / 2, w, h])
+        box = self.box_policy.written(box)
         peak = float(upsampled[scale_id, row, col])
         return TrackResult(box=box, score=float(1.0 / (1.0 + np.exp(-peak))))
 

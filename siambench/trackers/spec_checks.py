@@ -18,6 +18,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from siambench.errors import SiambenchError
+from siambench.trackers.box_policy import BOX_POLICIES
 
 if TYPE_CHECKING:
     from siambench.trackers.registry import TrackerSpec
@@ -80,6 +81,29 @@ MODEL_KINDS: dict[str, dict[str, str]] = {
     "siamrpnplus": {"arch": "str", "cls_type": "str", "anchor_num": "int", "fuse_bn": "bool"},
     "opencv-mil": {},
 }
+
+
+#: adapter -> the box policy of the original it follows, for specs that name none (plugins:
+#: pysot's, siambench's init box as it is)
+DEFAULT_BOX_POLICY: dict[str, str] = {
+    "siamrpn": "pysot",
+    "siamfc": "siamfc-pytorch",
+    "siamfcplus": "siamdw-otb",
+    "siamrpnplus": "siamdw-otb",
+    "opencv-mil": "pysot",
+}
+
+
+def box_policy_name(spec: TrackerSpec) -> str:
+    """The box policy `spec` runs under: its own, or its adapter's default."""
+    return spec.box_policy or DEFAULT_BOX_POLICY.get(spec.adapter, "pysot")
+
+
+def box_policy_problem(value: Any) -> str | None:
+    """What is wrong with a spec's ``box_policy`` value (None: absent, or a known name)."""
+    if value is None or (isinstance(value, str) and value in BOX_POLICIES):
+        return None
+    return f"'box_policy' must be one of {', '.join(BOX_POLICIES)}, got {_shown(value)}"
 
 
 def _shown(value: Any) -> str:
@@ -150,7 +174,7 @@ def spec_problem(adapter: str, model: Mapping[str, Any], hyper: Mapping[str, Any
 
 def check_spec(spec: TrackerSpec) -> None:
     """Raise SiambenchError naming the spec and key when a value has the wrong type."""
-    problem = spec_problem(spec.adapter, spec.model, spec.hyper)
+    problem = spec_problem(spec.adapter, spec.model, spec.hyper) or box_policy_problem(spec.box_policy)
     if problem:
         raise SiambenchError(f"{where(spec)}: {problem}")
 
