@@ -10,15 +10,18 @@ import torch
 
 from siambench import ops
 from siambench.errors import SiambenchError
+from siambench.regions import axis_aligned
 from siambench.trackers.registry import load_spec
 from siambench.training import losses, targets
 from siambench.training.data import load_sequences, read_folder
 from siambench.training.loop import TrainConfig, save_weights, train
 from siambench.training.pairs import (
+    Augment,
     PairSampler,
     crop_search,
     crop_style,
     crop_template,
+    sample_batch,
     usable_frames,
 )
 
@@ -88,6 +91,21 @@ def test_anchor_targets_follow_pysot_thresholds_and_sample_sizes():
     assert deltas.shape == (4, len(anchors))
 
 
+def test_negative_pairs_have_no_positive_cell_or_anchor():
+    centers = np.zeros((2, 2))
+    labels, weights = targets.siamfc_labels(centers, 17, 8, 16.0, np.array([False, True]))
+    assert labels[0].sum() > 0 and labels[1].sum() == 0
+    assert weights[1].sum() == pytest.approx(1.0)
+
+    anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], 17)
+    box = np.array([10.0, 4.0, 64.0, 64.0])
+    labels, _, weights = targets.anchor_targets(anchors, box, np.random.default_rng(0), negative=True)
+    on_object = targets.iou_with(anchors, box) > 0.6
+    assert not np.any(labels == 1) and np.sum(labels == 0) == 64
+    assert np.all(labels[on_object] == 0)  # the would-be positives are the hard negatives
+    assert np.all(weights == 0)
+
+
 # ----------------------------------------------------------------------------- losses
 
 
@@ -147,11 +165,12 @@ class _Recorder(torch.nn.Module):
         super().__init__()
         self.rpn, self.seen = rpn, []
 
-    def template(self, z):
+    # the trackers call make_template / track_with (siambench.trackers.network)
+    def make_template(self, z):
         self.seen.append(z.clone())
         return z
 
-    def track(self, x):
+    def track_with(self, template, x):
         self.seen.append(x.clone())
         if self.rpn:
             return torch.zeros(1, 10, 21, 21), torch.zeros(1, 20, 21, 21)
@@ -211,6 +230,23 @@ def test_pair_sampler_stays_in_range_and_skips_unusable_frames(tiny_data):
         assert abs(pair.template - pair.search) <= 1
         if sampler.sequences[pair.sequence] is seq:
             assert {pair.template, pair.search} <= {0, 1, 4, 5}
+
+
+def test_negative_pairs_take_their_search_frame_from_another_sequence(tiny_data):
+    sequences = read_folder(tiny_data)
+    sampler = PairSampler(sequences, frame_range=5)
+    style = crop_style(load_spec("siamfc-demo"))
+    rng = np.random.default_rng(0)
+    pairs = [sampler.sample_negative(rng) for _ in range(20)]
+    assert all(p.negative and p.search_sequence != p.sequence for p in pairs)
+    other = sampler.sequences[pairs[0].search_sequence]
+    assert np.array_equal(sampler.box(pairs[0], "search"),
+                          axis_aligned(other.groundtruth[pairs[0].search]))
+    batch = sample_batch(sampler, style, Augment(negatives=0.5), 16, np.random.default_rng(1))
+    assert 0 < batch.negative.sum() < 16
+    assert not sample_batch(sampler, style, Augment(), 4, rng).negative.any()
+    with pytest.raises(SiambenchError, match="two sequences"):
+        PairSampler(sequences[:1], frame_range=5).sample_negative(rng)
 
 
 # ----------------------------------------------------------------------------- loop and files
@@ -322,11 +358,13 @@ def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key
     result = CliRunner().invoke(cli, [
         "train", "--tracker", tracker, "--data", str(tiny_data), "--epochs", "1",
         "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
+        "--negatives", "0.5",
     ])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1: loss" in result.output and out.is_file()
     assert key in read_checkpoint(out)
-    assert torch.load(out, weights_only=True)["siambench_training"]["config"]["lr"] == lr
+    config = torch.load(out, weights_only=True)["siambench_training"]["config"]
+    assert config["lr"] == lr and config["negatives"] == 0.5
 
 
 def test_packaged_demo_weights_resolve_and_are_small():

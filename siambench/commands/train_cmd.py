@@ -42,6 +42,16 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
                    "spec's instance size, siamrpn 255 as pysot).")
 @click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
               help="Most frames between a pair's template and search frames.")
+@click.option("--negatives", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
+              show_default=True,
+              help="Fraction of negative pairs: the search region comes from another sequence and "
+                   "holds an object that is not the template's (DaSiamRPN's hard negatives).")
+@click.option("--init", type=click.Choice(["tracker-random", "seeded"]), default=None,
+              help="Start from the random-init tracker's network or fresh seeded weights "
+                   "(default: siamfc tracker-random, siamrpn seeded).")
+@click.option("--batchnorm", type=click.Choice(["frozen", "train"]), default=None,
+              help="BatchNorm statistics kept or learnt from the batches (default: siamfc frozen, "
+                   "siamrpn train).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds initial weights, pairs and augmentation: same seed, same weights.")
 @click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda[:N]")
@@ -54,7 +64,8 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
 def train_command(tracker: str, data: Path | None, dataset: str | None, data_root: Path | None,
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
                   pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
-                  scale_jitter: float | None, search_size: int | None, frame_range: int, seed: int, device: str,
+                  scale_jitter: float | None, search_size: int | None, frame_range: int,
+                  negatives: float, init: str | None, batchnorm: str | None, seed: int, device: str,
                   threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
 
@@ -80,7 +91,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
                          lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
-                         search_size=search_size, seed=seed)
+                         search_size=search_size, negatives=negatives, init=init,
+                         batchnorm=batchnorm, seed=seed)
     config.validate()
     recipe = SyntheticSet()
     if synth_seed is not None or synth_sequences is not None:

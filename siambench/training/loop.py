@@ -14,6 +14,9 @@ with a small learning rate improves on that start, where training from scratch f
 hundred steps ended below it. SiamRPN starts from fresh weights drawn from `seed` (its random
 regression branch is useless anyway) with BatchNorm in training mode.
 
+With ``negatives > 0`` that fraction of the pairs are negative pairs (the search region from
+another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`).
+
 The optimiser is Adam, its learning rate decaying log-linearly from `lr` to `lr * final_lr`
 after a short linear warm-up (pysot's schedules, shortened to a few hundred steps). Everything
 random (pairs, augmentation, anchor sampling, SiamRPN's initial weights) follows `seed`, so
@@ -82,6 +85,7 @@ class TrainConfig:
     shift: float | None = None  # None: the family's default
     scale_jitter: float | None = None
     frame_range: int = 50
+    negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
     radius: float = 16.0  # SiamFC positive radius, crop pixels
     reg_weight: float = 1.2  # SiamRPN lambda (pysot LOC_WEIGHT)
@@ -99,6 +103,8 @@ class TrainConfig:
             self.scale_jitter is not None and not 0 <= self.scale_jitter < 1
         ):
             raise SiambenchError("--shift must be >= 0 and --scale-jitter in [0, 1)")
+        if not 0 <= self.negatives < 1:
+            raise SiambenchError(f"--negatives must be in [0, 1), got {self.negatives}")
         if self.seed < 0:
             raise SiambenchError(f"the seed must be >= 0, got {self.seed}")
         if self.init is not None and self.init not in INITS:
@@ -164,7 +170,7 @@ class SiamFCTask:
              rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         response = model(batch.z.to(device), batch.x.to(device))
         labels, weights = targets.siamfc_labels(batch.boxes[:, :2], response.size(-1), self.stride,
-                                                self.radius)
+                                                self.radius, batch.negative)
         loss = losses.logistic_loss(response, torch.from_numpy(labels).to(device),
                                     torch.from_numpy(weights).to(device))
         return loss, {}
@@ -206,7 +212,8 @@ class SiamRPNTask:
              rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         cls, loc = model(batch.z.to(device), batch.x.to(device))
         anchors = self.anchors(cls.size(-1))
-        made = [targets.anchor_targets(anchors, box, rng) for box in batch.boxes]
+        made = [targets.anchor_targets(anchors, box, rng, negative=bool(neg))
+                for box, neg in zip(batch.boxes, batch.negative, strict=True)]
         labels = torch.from_numpy(np.stack([m[0] for m in made])).to(device)
         deltas = torch.from_numpy(np.stack([m[1] for m in made])).to(device)
         weights = torch.from_numpy(np.stack([m[2] for m in made])).to(device)
@@ -274,6 +281,7 @@ def train(
         shift=DEFAULT_SHIFT[style.family] if config.shift is None else config.shift,
         scale_jitter=(DEFAULT_SCALE_JITTER[style.family] if config.scale_jitter is None
                       else config.scale_jitter),
+        negatives=config.negatives,
     )
     sampler = PairSampler(sequences, config.frame_range)
     rng = np.random.default_rng(config.seed)

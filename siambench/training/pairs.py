@@ -15,6 +15,13 @@ augmentations move the search region:
 
 The target's box is returned in search-crop pixels relative to the crop centre, where the
 trackers decode their outputs.
+
+*Negative pairs* (DaSiamRPN's idea, optional): a fraction of the pairs take their search frame
+from another sequence, cropped around that sequence's target exactly like a positive search
+region. The region then holds an object that is not the template's (in the synthetic sets: a
+sprite of another texture and shape, in a scene of its own), so every score-map cell and
+anchor is a negative, and the network learns to reject an object that merely sits at the
+centre instead of answering "object here" to whatever it is shown.
 """
 
 from __future__ import annotations
@@ -168,6 +175,11 @@ class Pair:
     sequence: int  # index into the sampler's sequences
     template: int  # frame indices
     search: int
+    search_sequence: int | None = None  # a negative pair's other sequence (None: `sequence`)
+
+    @property
+    def negative(self) -> bool:
+        return self.search_sequence is not None
 
 
 class PairSampler:
@@ -192,19 +204,37 @@ class PairSampler:
         search = int(near[rng.integers(len(near))])
         return Pair(s, template, search)
 
+    def sample_negative(self, rng: np.random.Generator) -> Pair:
+        """A template from one sequence and a search frame from another (see the module doc)."""
+        if len(self.sequences) < 2:
+            raise SiambenchError("negative pairs need at least two sequences with usable boxes")
+        s = int(rng.integers(len(self.sequences)))
+        other = int(rng.integers(len(self.sequences) - 1))
+        other += other >= s  # any sequence but s, uniformly
+        template = int(self.frames[s][rng.integers(len(self.frames[s]))])
+        search = int(self.frames[other][rng.integers(len(self.frames[other]))])
+        return Pair(s, template, search, other)
+
+    def _where(self, pair: Pair, which: str) -> tuple[Sequence, int]:
+        if which == "template":
+            return self.sequences[pair.sequence], pair.template
+        seq = pair.sequence if pair.search_sequence is None else pair.search_sequence
+        return self.sequences[seq], pair.search
+
     def box(self, pair: Pair, which: str) -> np.ndarray:
-        frame = pair.template if which == "template" else pair.search
-        return axis_aligned(self.sequences[pair.sequence].groundtruth[frame])
+        seq, frame = self._where(pair, which)
+        return axis_aligned(seq.groundtruth[frame])
 
     def frame(self, pair: Pair, which: str) -> np.ndarray:
-        frame = pair.template if which == "template" else pair.search
-        return read_frame(self.sequences[pair.sequence].frames[frame])
+        seq, frame = self._where(pair, which)
+        return read_frame(seq.frames[frame])
 
 
 @dataclass(frozen=True)
 class Augment:
     shift: float = 0.0  # search-crop pixels, per axis
     scale_jitter: float = 0.0
+    negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
 
 
 @dataclass
@@ -212,15 +242,20 @@ class Batch:
     z: torch.Tensor  # (B, 3, E, E) float32, 0-255, in the tracker's colour order
     x: torch.Tensor  # (B, 3, S, S)
     boxes: np.ndarray  # (B, 4) cx, cy, w, h relative to the search crop's centre
+    negative: np.ndarray  # (B,) bool: the search region does not hold the template's target
 
 
 def sample_batch(
     sampler: PairSampler, style: CropStyle, augment: Augment, size: int, rng: np.random.Generator
 ) -> Batch:
     """`size` random pairs, cropped and augmented."""
-    zs, xs, boxes = [], [], []
+    zs, xs, boxes, negative = [], [], [], []
     for _ in range(size):
-        pair = sampler.sample(rng)
+        # no draw at all without negatives, so older commands give the same weights as before
+        if augment.negatives > 0 and rng.random() < augment.negatives:
+            pair = sampler.sample_negative(rng)
+        else:
+            pair = sampler.sample(rng)
         z, fill = crop_template(style, sampler.frame(pair, "template"), sampler.box(pair, "template"))
         shift = rng.uniform(-augment.shift, augment.shift, 2)
         stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
@@ -229,7 +264,8 @@ def sample_batch(
         zs.append(z)
         xs.append(x)
         boxes.append(box)
-    return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes))
+        negative.append(pair.negative)
+    return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool))
 
 
 def _to_tensor(patches: list[np.ndarray]) -> torch.Tensor:

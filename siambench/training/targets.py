@@ -5,12 +5,16 @@ decode in (``siambench.ops``): the centre of the crop is (0, 0), x to the right,
 
 SiamFC: a cell of the score map is positive when its position lies within `radius` pixels of
 the target centre (the paper's rule, Euclidean distance in crop pixels), negative otherwise;
-positives and negatives each weigh one half (balanced).
+positives and negatives each weigh one half (balanced). In a negative pair (the search region
+holds another object, :mod:`siambench.training.pairs`) every cell is negative.
 
 SiamRPN: pysot's anchor targets. Anchors overlapping the target by IoU > 0.6 are positive,
 < 0.3 negative, the rest ignored; at most 16 positives are kept, and negatives fill the sample
 up to 64. Positive anchors regress the normalised offsets
 ``dx = (Tx - Ax) / Aw, dy = (Ty - Ay) / Ah, dw = ln(Tw / Aw), dh = ln(Th / Ah)``.
+In a negative pair no anchor is positive: the anchors that would have matched the object in
+the region (IoU >= 0.3, the best 16 at most) become negatives, the hard ones, and random others fill the
+sample; nothing is regressed.
 """
 
 from __future__ import annotations
@@ -32,17 +36,20 @@ def score_map_offsets(size: int, stride: int) -> np.ndarray:
 
 
 def siamfc_labels(
-    centers: np.ndarray, size: int, stride: int, radius: float
+    centers: np.ndarray, size: int, stride: int, radius: float, negative: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labels and balanced weights, each (B, 1, size, size) float32, for target `centers` (B, 2).
 
-    `centers` holds each target's (x, y) offset from the crop centre in crop pixels.
+    `centers` holds each target's (x, y) offset from the crop centre in crop pixels; samples
+    flagged in `negative` (B,) bool get no positive cell.
     """
     offsets = score_map_offsets(size, stride)
     centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
     dx = offsets[None, None, :] - centers[:, 0, None, None]
     dy = offsets[None, :, None] - centers[:, 1, None, None]
     labels = (np.hypot(dx, dy) <= radius).astype(np.float32)
+    if negative is not None:
+        labels[np.asarray(negative, dtype=bool)] = 0.0
     weights = np.zeros_like(labels)
     for b in range(len(labels)):
         positive = labels[b] > 0
@@ -101,13 +108,19 @@ class AnchorRule:
 
 
 def anchor_targets(
-    anchors: np.ndarray, box: np.ndarray, rng: np.random.Generator, rule: AnchorRule = AnchorRule()
+    anchors: np.ndarray, box: np.ndarray, rng: np.random.Generator, rule: AnchorRule = AnchorRule(),
+    negative: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets of K anchors for one box: labels (K,) int64 in {1, 0, -1}, deltas (4, K) float32
     and regression weights (K,) float32 (1 / positives on positive anchors, else 0).
+
+    negative: `box` is an object that is not the template's (see the module docstring).
     """
     overlap = iou_with(anchors, box)
     labels = np.full(len(anchors), IGNORE, dtype=np.int64)
+    if negative:
+        return _negative_targets(overlap, labels, rng, rule), np.zeros((4, len(anchors)), np.float32), \
+            np.zeros(len(anchors), np.float32)
     positive = np.flatnonzero(overlap > rule.positive_iou)
     negative = np.flatnonzero(overlap < rule.negative_iou)
     if len(positive) > rule.positives:
@@ -122,3 +135,16 @@ def anchor_targets(
         weights[positive] = 1.0 / len(positive)
     deltas = encode_deltas(anchors, np.asarray(box, dtype=np.float64)).astype(np.float32)
     return labels, deltas, weights
+
+
+def _negative_targets(overlap: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                      rule: AnchorRule) -> np.ndarray:
+    """`labels` with a negative pair's sample: the anchors on the object first, then others."""
+    # the best-matching anchors first: those are what a false "target here" would fire on
+    order = np.argsort(-overlap, kind="stable")[: rule.positives]
+    hard = order[overlap[order] >= rule.negative_iou]
+    rest = np.setdiff1d(np.arange(len(labels)), hard)
+    easy = rng.choice(rest, min(rule.total - len(hard), len(rest)), replace=False)
+    labels[hard] = 0
+    labels[easy] = 0
+    return labels
