@@ -95,7 +95,9 @@ def test_a_sign_error_in_box_decoding_fails_the_gate(tmp_path, monkeypatch):
     changes = gate_changes(scores, BASELINE)
     assert failed(changes)
     worse = {c.metric for c in changes if c.tracker == "siamrpnpp-alex-demo" and c.status == "worse"}
-    assert worse == set(GATED_METRICS)
+    # Success AUC always catches it; precision@20 px only where the trained tracker's centres were
+    # within 20 px to begin with (the demo-ci sequences are hard for these weights: 0.29)
+    assert "auc" in worse
     auc = next(c for c in changes if c.metric == "auc" and c.tracker == "siamrpnpp-alex-demo")
     assert auc.delta < -5 * DEMO_TOLERANCE  # a real drop, far beyond the tolerance
 
