@@ -367,3 +367,17 @@ def test_the_cli_turns_an_os_error_into_one_line(capsys, monkeypatch):
     monkeypatch.setattr(cli.cli, "main", broken)
     code, _, err = run_cli(["eval"], capsys)
     assert code == 2 and err == "siambench: error: /some/file: Permission denied\n"
+
+
+def test_submissions_carry_only_the_ledgers_files(drift, data_root, tmp_path, caplog):
+    from siambench.interop.trackingnet import export_trackingnet
+
+    run("drift", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    root = tmp_path / "demo" / "drift"
+    shutil.copy(next(root.glob("*[0-9].txt")), root / "old_copy.txt")
+    with caplog.at_level("WARNING", "siambench"):
+        folder = export_trackingnet(tmp_path, "drift", tmp_path / "out", dataset="demo")
+    assert "old_copy.txt" in caplog.text
+    from siambench.datasets import load_dataset
+
+    assert sorted(p.stem for p in folder.glob("*.txt")) == sorted(load_dataset("demo", root=data_root).names)

@@ -17,14 +17,13 @@ and ``<seq>_time.txt``) into the layout the GOT-10k evaluation server takes:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from siambench.errors import InputError
-from siambench.textio import os_reason
+from siambench.interop.submission import one_pass_results, zip_folder
 
 try:  # optional: without got10k the wrapper still offers init/update
     from got10k.trackers import Tracker as _Got10kBase
@@ -78,22 +77,13 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
                   zip_results: bool = False) -> Path:
     """Write `tracker`'s one-pass results in the GOT-10k submission layout; returns the folder
     (or the zip file with `zip_results`)."""
-    from siambench.datasets import dataset_info
-    from siambench.results import ResultStore, read_boxes
-    from siambench.textio import atomic_write_lines, check_writable_dir, read_column
+    from siambench.results import read_boxes
+    from siambench.textio import atomic_write_lines, read_column
 
-    check_writable_dir(Path(out))  # before reading every result file
-    info = dataset_info(dataset)
-    store = ResultStore(Path(results_dir), info.results_name, tracker)
-    if not store.root.is_dir():
-        raise InputError(store.root, f"no results of tracker {tracker!r} (run `siambench run` first)")
-    sequences = sorted(p.stem for p in store.root.glob("*.txt") if not p.stem.endswith("_time"))
-    if not sequences:
-        raise InputError(store.root, "no one-pass result files (<seq>.txt) found")
     target = Path(out) / tracker
-    for seq in sequences:
-        boxes = read_boxes(store.ope_path(seq))
-        time_path = store.time_path(seq)
+    for seq, path in one_pass_results(results_dir, tracker, dataset, out):
+        boxes = read_boxes(path)
+        time_path = path.parent / f"{seq}_time.txt"
         if not time_path.is_file():
             raise InputError(time_path, "missing: the GOT-10k server needs per-frame times")
         times = read_column(time_path)
@@ -105,12 +95,4 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
         atomic_write_lines(folder / f"{seq}_time.txt", (TIME_FORMAT % t for t in times))
     if not zip_results:
         return target
-    archive = Path(out) / f"{tracker}.zip"
-    try:
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
-            for path in sorted(target.rglob("*.txt")):
-                handle.write(path, path.relative_to(target).as_posix())
-    except OSError as exc:
-        archive.unlink(missing_ok=True)
-        raise InputError(archive, f"cannot write ({os_reason(exc)})") from None
-    return archive
+    return zip_folder(target, Path(out) / f"{tracker}.zip")

@@ -1,0 +1,48 @@
+"""What the benchmark servers' submissions share: which result files to send, and the zip.
+
+The files are those ``siambench eval`` would score (:class:`siambench.results.ResultIndex`): the
+ledger's in a folder siambench wrote, so a stray copy or a leftover never reaches a server.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from siambench.errors import InputError
+from siambench.textio import check_writable_dir, os_reason
+
+
+def one_pass_results(results_dir: str | Path, tracker: str, dataset: str, out: str | Path) -> list[tuple[str, Path]]:
+    """(sequence, result file) of `tracker` on a one-pass `dataset`, sorted; `out` checked first."""
+    from siambench.datasets import dataset_info
+    from siambench.results import ResultIndex, ResultStore
+
+    check_writable_dir(Path(out))  # before reading every result file
+    info = dataset_info(dataset)
+    store = ResultStore(Path(results_dir), info.results_name, tracker)
+    if not store.root.is_dir():
+        raise InputError(store.root, f"no results of tracker {tracker!r} (run `siambench run` first)")
+    index = ResultIndex(store)
+    if index.ledger is not None:
+        index.check_unlisted()
+        names = sorted(index.ledger.sequences("ope"))
+    else:
+        names = sorted(p.stem for p in store.root.glob("*.txt") if not p.stem.endswith("_time"))
+    found = [(name, index.ope(name)) for name in names]
+    found = [(name, path) for name, path in found if path is not None]
+    if not found:
+        raise InputError(store.root, "no one-pass result files (<seq>.txt) found")
+    return found
+
+
+def zip_folder(folder: Path, archive: Path, flat: bool = False) -> Path:
+    """The folder's .txt files in `archive` (at its root with `flat`); a failed write leaves none."""
+    try:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as handle:
+            for path in sorted(folder.rglob("*.txt")):
+                handle.write(path, path.name if flat else path.relative_to(folder).as_posix())
+    except OSError as exc:
+        archive.unlink(missing_ok=True)
+        raise InputError(archive, f"cannot write ({os_reason(exc)})") from None
+    return archive
