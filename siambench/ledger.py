@@ -240,9 +240,9 @@ class Ledger:
 
     @contextlib.contextmanager
     def _change(self) -> Iterator[dict[str, Any]]:
-        """Read-modify-write under the lock."""
+        """Read-modify-write under the lock (taking it re-reads the ledger; while it is held,
+        no other process writes, so the data in memory is the ledger's)."""
         with self.lock():
-            self.data = self._read()
             yield self.data
             self._save()
 

@@ -23,6 +23,18 @@ from torch import nn
 EXPANSION = 4
 
 
+def init_pysot_resnet(model: nn.Module) -> None:
+    """pysot's ResNet initialisation (He, fan-out; identity BatchNorm), so that random-weight
+    runs have sensible activations."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+            nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3 (possibly strided or dilated), 1x1 expand, plus the shortcut."""
 
@@ -101,14 +113,7 @@ class ResNetAtrous(nn.Module):
         return nn.Sequential(*layers)
 
     def _init_weights(self) -> None:
-        # pysot's initialisation, so that random-weight runs have sensible activations
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
-                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        init_pysot_resnet(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         c1 = self.relu(self.bn1(self.conv1(x)))

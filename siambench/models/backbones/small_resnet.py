@@ -17,11 +17,12 @@ Basic (two 3x3) blocks of 16 / 32 / 64 channels, two per stage: about 0.2 M para
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from siambench.models.backbones.resnet_atrous import init_pysot_resnet
 
 
 class BasicBlock(nn.Module):
@@ -64,7 +65,7 @@ class SmallResNet(nn.Module):
         self.layer2 = self._stage(widths[0], widths[1], blocks, 2, 1)
         self.layer3 = self._stage(widths[1], widths[2], blocks, 1, 2)
         self.out_channels = widths[2]
-        self._init_weights()
+        init_pysot_resnet(self)
 
     @staticmethod
     def _stage(inplanes: int, planes: int, blocks: int, stride: int, dilation: int) -> nn.Sequential:
@@ -72,15 +73,6 @@ class SmallResNet(nn.Module):
         units += [BasicBlock(planes, planes, 1, dilation) for _ in range(1, blocks)]
         return nn.Sequential(*units)
 
-    def _init_weights(self) -> None:
-        # pysot's ResNet initialisation (He, fan-out), identity BatchNorm
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
-                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
