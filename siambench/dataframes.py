@@ -15,18 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from siambench.scores import ScoreSet, parse_scores
+from siambench.scores import ScoreSet, numeric_values, parse_scores
 
 FRAME_INDEX = {
     "overall": ["dataset", "variant", "tracker"],
     "sequences": ["dataset", "variant", "tracker", "sequence"],
     "attributes": ["dataset", "variant", "tracker", "attribute"],
 }
-
-
-def _scalars(values: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in values.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def to_frames(scores: Mapping[str, Any] | ScoreSet | Iterable[ScoreSet]) -> dict[str, pd.DataFrame]:
@@ -44,11 +39,11 @@ def to_frames(scores: Mapping[str, Any] | ScoreSet | Iterable[ScoreSet]) -> dict
     for s in sets:
         for tracker, values in s.trackers.items():
             head = {"dataset": s.dataset, "variant": s.variant, "tracker": tracker}
-            rows["overall"].append({**head, **_scalars(values.get("overall", {}))})
+            rows["overall"].append({**head, **numeric_values(values.get("overall", {}))})
             for seq, seq_values in (values.get("sequences") or {}).items():
-                rows["sequences"].append({**head, "sequence": seq, **_scalars(seq_values)})
+                rows["sequences"].append({**head, "sequence": seq, **numeric_values(seq_values)})
             for attr, attr_values in s.attributes(tracker).items():
-                rows["attributes"].append({**head, "attribute": attr, **_scalars(attr_values)})
+                rows["attributes"].append({**head, "attribute": attr, **numeric_values(attr_values)})
     return {name: _frame(rows[name], FRAME_INDEX[name]) for name in FRAME_INDEX}
 
 

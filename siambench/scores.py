@@ -74,8 +74,7 @@ class ScoreSet:
 
     def scalars(self, tracker: str, derived: bool = True) -> dict[str, float]:
         """The numeric overall scores of `tracker`, plus the derived ones (see `_derived`)."""
-        overall = self.overall(tracker)
-        values = {k: float(v) for k, v in overall.items() if _is_number(v)}
+        values = numeric_values(self.overall(tracker))
         if derived:
             for key, value in _derived(values, self.trackers.get(tracker, {})).items():
                 values.setdefault(key, value)
@@ -93,6 +92,11 @@ class ScoreSet:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def numeric_values(scores: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric entries of a scores object (curves, lists and flags left out), as floats."""
+    return {k: float(v) for k, v in scores.items() if _is_number(v)}
 
 
 def is_finite_number(value: Any) -> bool:
