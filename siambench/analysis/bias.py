@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from siambench import ops
 from siambench.errors import SiambenchError
 from siambench.training.pairs import CropStyle, crop_search, crop_template
 
@@ -189,12 +190,7 @@ def dataset_samples(dataset: str, data_root: str | Path | None, frames: int) -> 
 def _crops(style: CropStyle, sample: Sample, offsets: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     z, fill = crop_template(style, sample.frame, sample.box)
     xs = [crop_search(style, sample.frame, sample.box, fill, off)[0] for off in offsets]
-    return _tensor([z]), _tensor(xs)
-
-
-def _tensor(patches: Sequence[np.ndarray]) -> torch.Tensor:
-    array = np.ascontiguousarray(np.stack(patches).transpose(0, 3, 1, 2))
-    return torch.from_numpy(array).float()
+    return ops.stack_patches([z]), ops.stack_patches(xs)
 
 
 def score_crops(probe: Probe, z: torch.Tensor, xs: torch.Tensor) -> np.ndarray:
