@@ -32,6 +32,7 @@ from siambench.results import (
     read_boxes,
     read_vot_trajectory,
 )
+from siambench.trajectory import Trajectory
 
 log = logging.getLogger("siambench")
 
@@ -193,7 +194,7 @@ def _check_missing(missing: list[str], ds: Dataset, store: ResultStore, strict: 
                 store.tracker, len(missing), ", ".join(missing[:5]))
 
 
-def _check_supervised(path: Path, traj: list[np.ndarray]) -> None:
+def _check_supervised(path: Path, traj: Trajectory) -> None:
     """A supervised trajectory follows the reset protocol's grammar, or it is not one.
 
     It starts with an initialisation (1); a failure (2) is followed by skipped frames (0) or a
@@ -201,7 +202,7 @@ def _check_supervised(path: Path, traj: list[np.ndarray]) -> None:
     (1, 2, 0, 0, 0, 0, 1, 2, ...) is valid; a file of failure codes alone, or codes out of order,
     would be scored as something no run produced.
     """
-    codes = np.array([int(e[0]) if e.size == 1 else -1 for e in traj])
+    codes = Trajectory.of(traj).codes()
     if codes[0] != INIT:
         raise InputError(path, f"expected {INIT} (initialisation) on the first line of a supervised result", 1)
     after_failure = np.flatnonzero((codes[:-1] == FAILURE) & ~np.isin(codes[1:], (SKIPPED, INIT)))
@@ -229,9 +230,9 @@ def _vot_inputs(ds: Dataset, index: ResultIndex, experiment: str) -> list[vot_me
             if experiment == SUPERVISED_DIR:
                 _check_supervised(p, traj)
             n = _fit(seq.name, len(traj), len(seq), p, strict)
-            if n and not np.isfinite(np.concatenate(traj[:n])).all():  # the per-line search is rare
+            if n and not np.isfinite(traj[:n].values).all():  # the per-line search is rare
                 _check_finite(p, traj[:n], strict)
-                traj = [_as_misses(entry) for entry in traj]
+                traj = Trajectory(_as_misses(traj.values), traj.counts)
             reps.append(traj[:n])
         if seq.width <= 0 or seq.height <= 0:
             raise InputError(ds.root, f"{seq.name}: image size unknown (no frames and no size in the annotations)")

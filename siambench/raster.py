@@ -18,43 +18,66 @@ RULE_C = 0  # VOT challenge C library (pysot's region.c, non-legacy rasterisatio
 RULE_VOTKIT = 1  # vot-toolkit 0.9.0 vot/region/raster.py
 
 
-@numba.njit(cache=True, nogil=True)
-def _row_intervals(px, py, count, row, width, rule, nodes, starts, ends):
-    """Fill `starts`/`ends` with the row's inclusive pixel intervals; return how many."""
+# The helpers are inlined into the frame loop (numba's inline="always"): as separate functions
+# each row paid a call that passed a dozen arrays, which cost 8x the scan itself.
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _edges(poly, count, rule, edges):
+    """The polygon's edges that give scan-line nodes, one row of `edges` each; returns how many.
+
+    A row: first and last scan line it crosses, its start vertex (x, y), dy and dx. The
+    references walk edges (j, i) with j the previous vertex; an edge meets scan line `row` when
+    row lies between its end rows (inclusive), which is what their four comparisons amount to
+    for integer coordinates. A horizontal edge gives a node only under vot-toolkit's rule.
+    """
     n = 0
     j = count - 1
     for i in range(count):
-        yi = py[i]
-        yj = py[j]
-        hit = (
-            (yi <= row and yj > row)
-            or (yj <= row and yi > row)
-            or (yi < row and yj >= row)
-            or (yj < row and yi >= row)
-            or (yi == yj and yi == row)
-        )
-        if hit:
-            r = yj - yi
-            k = px[j] - px[i]
-            if r != 0:
-                # (int) of a double truncates toward zero
-                nodes[n] = np.int64(px[i] + (row - yi) / r * k)
-                n += 1
-            elif rule == RULE_VOTKIT:
-                nodes[n] = np.int64(px[i])
-                n += 1
+        yi = poly[i, 1]
+        yj = poly[j, 1]
+        dy = yj - yi
+        if dy != 0 or rule == RULE_VOTKIT:
+            edges[n, 0] = min(yi, yj)
+            edges[n, 1] = max(yi, yj)
+            edges[n, 2] = poly[i, 0]
+            edges[n, 3] = yi
+            edges[n, 4] = dy
+            edges[n, 5] = poly[j, 0] - poly[i, 0]
+            n += 1
         j = i
-    # bubble sort, as in the references (n <= vertex count, tiny)
-    i = 0
-    while i < n - 1:
-        if nodes[i] > nodes[i + 1]:
-            tmp = nodes[i]
-            nodes[i] = nodes[i + 1]
-            nodes[i + 1] = tmp
-            if i:
-                i -= 1
-        else:
-            i += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row_intervals(n_edges, edges, row, width, rule, nodes, starts, ends):
+    """Fill `starts`/`ends` with the row's inclusive pixel intervals; return how many."""
+    n = 0
+    for e in range(n_edges):
+        if edges[e, 0] <= row and row <= edges[e, 1]:
+            dy = edges[e, 4]
+            if dy != 0:
+                # the references' expression, evaluated in the same order; (int) truncates
+                nodes[n] = np.int64(edges[e, 2] + (row - edges[e, 3]) / dy * edges[e, 5])
+            else:
+                nodes[n] = np.int64(edges[e, 2])
+            n += 1
+    if n == 2:  # a convex polygon's ordinary row: the general loop below, unrolled
+        a = min(nodes[0], nodes[1])
+        b = max(nodes[0], nodes[1])
+        if a >= width or b < 0 or (a == b and rule == RULE_C):
+            return 0
+        starts[0] = max(a, 0)
+        ends[0] = min(b, width - 1)
+        return 1 if starts[0] <= ends[0] else 0
+    # The references bubble-sort the nodes; sorted integers are the same whichever sort does it.
+    for i in range(1, n):
+        v = nodes[i]
+        k = i - 1
+        while k >= 0 and nodes[k] > v:
+            nodes[k + 1] = nodes[k]
+            k -= 1
+        nodes[k + 1] = v
     m = 0
     i = 0
     while i < n - 1:
@@ -84,10 +107,10 @@ def _row_intervals(px, py, count, row, width, rule, nodes, starts, ends):
     return m
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _rect_interval(rect, row, width, starts, ends):
     """vot-toolkit's rasterize_rectangle for one row: pixels x .. x + w - 1, rows y .. y + h - 1."""
-    x, y, w, h = rect[0], rect[1], rect[2], rect[3]
+    x, y, w, h = rect[1], rect[2], rect[3], rect[4]
     if row < y or row > y + h - 1 or x > width - 1 or x + w - 1 < 0:
         return 0
     a = max(np.int64(0), np.int64(x))
@@ -104,9 +127,9 @@ def count_pixels(poly1, count1, rect1, poly2, count2, rect2, first, last, width,
     """Pixel counts of intersection and union for each frame.
 
     poly*: (F, V, 2) canvas vertex coordinates (integers stored as floats); count*: vertices used;
-    rect*: (F, 4) canvas rectangles used instead of the polygon where the row's flag is set
-    (vot-toolkit rasterises rectangles directly; pass flags False for the C rule).
-    first/last: inclusive canvas rows to scan; width: canvas width.
+    rect*: (F, 5) rows of (flag, x, y, w, h): where the flag is 1 the canvas rectangle is
+    rasterised instead of the polygon (vot-toolkit rasterises rectangles directly; pass flags 0
+    for the C rule). first/last: inclusive canvas rows to scan; width: canvas width.
 
     Frames are independent: they are split into `chunks` scanned in parallel (pass a few per
     thread, :func:`default_chunks`), each with its own scratch buffers; the counts are integers,
@@ -123,30 +146,51 @@ def count_pixels(poly1, count1, rect1, poly2, count2, rect2, first, last, width,
         ea = np.empty(v, dtype=np.int64)
         sb = np.empty(v, dtype=np.int64)
         eb = np.empty(v, dtype=np.int64)
+        edges_a = np.empty((v, 6), dtype=np.float64)
+        edges_b = np.empty((v, 6), dtype=np.float64)
         for f in range(c * n_frames // n_chunks, (c + 1) * n_frames // n_chunks):
             inter[f], union[f] = _count_frame(poly1[f], count1[f], rect1[f], poly2[f], count2[f], rect2[f],
-                                              first[f], last[f], width[f], rule, nodes, sa, ea, sb, eb)
+                                              first[f], last[f], width[f], rule, nodes, sa, ea, sb, eb,
+                                              edges_a, edges_b)
     return inter, union
 
 
-@numba.njit(cache=True, nogil=True)
-def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule, nodes, sa, ea, sb, eb):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _scan_span(poly, count, rect, rule, edges):
+    """Edges of the region (0 for a rectangle) and the scan lines it can cover: outside them it
+    has no pixel, so those rows skip it."""
+    if rect[0] == 1:
+        return 0, rect[2], rect[2] + rect[4] - 1
+    n = _edges(poly, count, rule, edges)
+    lo = np.inf
+    hi = -np.inf
+    for e in range(n):
+        lo = min(lo, edges[e, 0])
+        hi = max(hi, edges[e, 1])
+    return n, lo, hi
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule, nodes, sa, ea, sb, eb,
+                 edges_a, edges_b):
     """Intersection and union pixel counts of one frame's two regions."""
-    px1 = poly1[:, 0]
-    py1 = poly1[:, 1]
-    px2 = poly2[:, 0]
-    py2 = poly2[:, 1]
+    n_a, lo_a, hi_a = _scan_span(poly1, count1, rect1, rule, edges_a)
+    n_b, lo_b, hi_b = _scan_span(poly2, count2, rect2, rule, edges_b)
     total_i = 0
     total_u = 0
     for row in range(first, last + 1):
-        if rect1[0] == 1:
-            na = _rect_interval(rect1[1:], row, width, sa, ea)
-        else:
-            na = _row_intervals(px1, py1, count1, row, width, rule, nodes, sa, ea)
-        if rect2[0] == 1:
-            nb = _rect_interval(rect2[1:], row, width, sb, eb)
-        else:
-            nb = _row_intervals(px2, py2, count2, row, width, rule, nodes, sb, eb)
+        na = 0
+        if lo_a <= row and row <= hi_a:
+            if rect1[0] == 1:
+                na = _rect_interval(rect1, row, width, sa, ea)
+            else:
+                na = _row_intervals(n_a, edges_a, row, width, rule, nodes, sa, ea)
+        nb = 0
+        if lo_b <= row and row <= hi_b:
+            if rect2[0] == 1:
+                nb = _rect_interval(rect2, row, width, sb, eb)
+            else:
+                nb = _row_intervals(n_b, edges_b, row, width, rule, nodes, sb, eb)
         len_a = 0
         for k in range(na):
             len_a += ea[k] - sa[k] + 1

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from siambench.trajectory import Trajectory
+
 Region = np.ndarray
 
 
@@ -126,24 +128,26 @@ def _c_round(values: np.ndarray) -> np.ndarray:
     return np.where(v >= 0, np.trunc(v + 0.5), np.trunc(v - 0.5))
 
 
-def _as_polygons(regions: Sequence[np.ndarray], rect_as_polygon: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _as_polygons(regions: Sequence[np.ndarray] | Trajectory,
+                 rect_as_polygon: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pack regions into (N, V, 2) vertices, vertex counts, 'is a code' and 'is a rectangle' flags.
 
     With rect_as_polygon, a 4-value box becomes pysot's 4-corner polygon; otherwise its
     (x, y, w, h) is kept in the first two vertex slots for the rectangle rasteriser.
     """
-    n = len(regions)
-    sizes = np.fromiter((np.size(r) for r in regions), dtype=np.int64, count=n)
+    packed = Trajectory.of(regions)
+    sizes = packed.counts
+    n = len(sizes)
     is_rect = sizes == 4
     polys = ~is_rect & (sizes >= 6)
     n_vert = max(4, int(sizes[polys].max(initial=8) // 2))
     poly = np.zeros((n, n_vert, 2), dtype=np.float64)
     count = np.where(is_rect, 4, sizes // 2)
     code = ~(is_rect | polys)
-    # The common cases (all boxes, all 4-vertex polygons) are packed without a Python loop.
-    for size in np.unique(sizes[~code]):
+    # One gather per region size (boxes, quadrilaterals, ...), never a step per region.
+    for size in np.unique(sizes[~code]).tolist():
         sel = np.flatnonzero(sizes == size)
-        flat = np.array([np.asarray(regions[i], dtype=np.float64).ravel() for i in sel])
+        flat = packed.values[packed.starts[sel][:, None] + np.arange(size)[None, :]]
         if size == 4:
             if rect_as_polygon:
                 x, y, w, h = flat.T
@@ -158,7 +162,8 @@ def _as_polygons(regions: Sequence[np.ndarray], rect_as_polygon: bool) -> tuple[
     return poly, count, code, is_rect
 
 
-def _pack_pairs(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray], rect_as_polygon: bool):
+def _pack_pairs(pred: Sequence[np.ndarray] | Trajectory, gt: Sequence[np.ndarray] | Trajectory,
+                rect_as_polygon: bool):
     """NaN-filled output and the packed pairs where neither side is a code (None if there are none).
 
     Returns (out, (valid mask, (vertices, counts, is_rect) of pred, the same of gt)).

@@ -23,6 +23,7 @@ import numpy as np
 
 from siambench.errors import InputError
 from siambench.textio import atomic_write_lines, read_lines, read_regions, read_table
+from siambench.trajectory import Trajectory
 
 INIT, FAILURE, SKIPPED = 1, 2, 0
 SUPERVISED_DIR = "baseline"
@@ -102,21 +103,18 @@ def read_boxes(path: Path) -> np.ndarray:
     return read_regions(path, sizes=(4,))
 
 
-def read_vot_trajectory(path: Path) -> list[Entry]:
-    """A VOT result file: per frame a one-element code array or a region array."""
+def read_vot_trajectory(path: Path) -> Trajectory:
+    """A VOT result file: per frame a one-element code array or a region array, packed."""
     values, counts = read_table(path)
     bad = np.flatnonzero((counts != 1) & ((counts < 4) | ((counts != 4) & (counts % 2 == 1))))
     if len(bad):
         raise InputError(path, f"expected a code or 4 / 2k values, got {counts[bad[0]]} values", int(bad[0]) + 1)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    codes = values[starts[counts == 1]]
+    codes = values[(np.cumsum(counts) - counts)[counts == 1]]
     bad = np.flatnonzero((codes != INIT) & (codes != FAILURE) & (codes != SKIPPED))
     if len(bad):
         line = int(np.flatnonzero(counts == 1)[bad[0]]) + 1
         raise InputError(path, f"expected a code 0, 1 or 2 or a region, got {codes[bad[0]]:g}", line)
-    # Slices of one array (views), made in one comprehension: np.split costs more per piece.
-    return [values[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    return Trajectory(values, counts)
 
 
 def format_box(values: np.ndarray, vot: bool) -> str:
@@ -218,7 +216,7 @@ class ResultStore:
             raise InputError(self.root / f"{seq}.txt", "result file not found")
         return read_boxes(path)
 
-    def read_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[list[Entry]]:
+    def read_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Trajectory]:
         paths = self.find_vot(seq, experiment)
         if not paths:
             raise InputError(self.vot_path(seq, 1, experiment), "result file not found")

@@ -94,7 +94,10 @@ def read_table(path: Path, allow_empty: bool = False) -> tuple[np.ndarray, np.nd
     the lines are parsed strictly one by one to name the bad one.
     """
     lines = read_lines(path, allow_empty)
-    fields = [_SEPARATOR.sub(",", line.strip(" \t")) for line in lines]
+    text = "\n".join(lines)
+    # Most files separate by bare commas: then each line is already its fields, joined by commas.
+    spaced = " " in text or "\t" in text
+    fields = [_SEPARATOR.sub(",", line.strip(" \t")) for line in lines] if spaced else lines
     counts = np.fromiter((f.count(",") + 1 if f else 0 for f in fields), dtype=np.int64, count=len(fields))
     empty = np.flatnonzero(counts == 0)
     if len(empty):

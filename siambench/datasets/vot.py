@@ -58,7 +58,9 @@ def _pad_regions(rows: list[list[float]]) -> np.ndarray:
 
     Rows are checked first (read_pysot_json): each holds 4 or 8 numbers.
     """
-    width = max(len(r) for r in rows)
+    width = max(map(len, rows))
+    if min(map(len, rows)) == width:
+        return np.array(rows, dtype=np.float64)
     out = np.empty((len(rows), width))
     for i, r in enumerate(rows):
         if len(r) == 4 and width == 8:

@@ -11,7 +11,8 @@ Two definitions are implemented, selected by name:
   length-weighted per-sequence accuracy, segments cut at failures, EAO = mean(curve[low:high+1]).
 
 Inputs are per sequence: the ground truth, the image size, tags, and the repetitions' trajectories
-(lists of one-value code arrays or region arrays, already cut to the ground truth's length).
+(:class:`~siambench.trajectory.Trajectory`, or lists of one-value code arrays and region arrays,
+which are packed into one; already cut to the ground truth's length).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from siambench.regions import vot_overlaps, vot_overlaps_two_bounds, votkit_overlaps
+from siambench.trajectory import Trajectory
 
 INIT, FAILURE, SKIPPED = 1, 2, 0
 BURNIN = 10
@@ -33,13 +35,16 @@ class VotSequence:
     groundtruth: np.ndarray
     width: int
     height: int
-    trajectories: list[list[np.ndarray]]  # repetitions
+    trajectories: list[Trajectory]  # repetitions (lists of per-frame arrays are packed)
     tags: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.trajectories = [Trajectory.of(t) for t in self.trajectories]
 
-def _codes(traj: list[np.ndarray]) -> np.ndarray:
+
+def _codes(traj: Trajectory) -> np.ndarray:
     """Per frame: the code (0, 1, 2) or -1 for a region."""
-    return np.array([int(e[0]) if e.size == 1 else -1 for e in traj], dtype=np.int64)
+    return Trajectory.of(traj).codes()
 
 
 def _burnin_mask(codes: np.ndarray, burnin: int) -> np.ndarray:
@@ -81,12 +86,13 @@ def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int):
     for seq in sequences:
         for traj in seq.trajectories:
             n = min(len(traj), len(seq.groundtruth))
-            preds.extend(traj[:n])
-            gts.extend(seq.groundtruth[:n])
+            preds.append(traj[:n])
+            gts.append(Trajectory.of(seq.groundtruth[:n]))
             ws.append(np.full(n, seq.width - shrink, dtype=np.float64))
             hs.append(np.full(n, seq.height - shrink, dtype=np.float64))
             spans.append(n)
-    flat = overlap_fn(preds, gts, (np.concatenate(ws), np.concatenate(hs)))
+    flat = overlap_fn(Trajectory.concat(preds), Trajectory.concat(gts),
+                      (np.concatenate(ws) if ws else np.zeros(0), np.concatenate(hs) if hs else np.zeros(0)))
     if isinstance(flat, tuple):
         return tuple(_split_overlaps(sequences, part, spans) for part in flat)
     return _split_overlaps(sequences, flat, spans)
@@ -150,8 +156,7 @@ def pysot_supervised(sequences: list[VotSequence], interval: tuple[int, int] | N
         "repetitions": int(max((len(s.trajectories) for s in sequences), default=0)),
     }
     by_tag = {}
-    for tag in tags:
-        eao, curve = _pysot_eao(sequences, eao_overlaps, interval, tag)
+    for tag, (eao, curve) in _pysot_eao(sequences, eao_overlaps, interval, tags).items():
         if tag == "all":
             overall["eao"] = eao
             overall["curves"] = {"eao": curve.tolist()}
@@ -186,19 +191,21 @@ def _failures_by_repetition(failures: list[list[int]]) -> np.ndarray:
     return table.sum(axis=0)
 
 
-def _pysot_eao(sequences, overlaps, interval, tag) -> tuple[float, np.ndarray]:
-    rows, weights = [], []
-    all_traj = [(seq, traj, ov) for seq, reps in zip(sequences, overlaps, strict=True)
+def _pysot_eao(sequences, overlaps, interval, tags) -> dict[str, tuple[float, np.ndarray]]:
+    """EAO and its curve for each tag. The fragments do not depend on the tag, only their
+    weights (the tagged share of each fragment's frames) do, so they are cut once."""
+    rows, spans, owners = [], [], []  # fragment, (first, last frame, divisor) for its weight, sequence
+    all_traj = [(k, seq, traj, ov) for k, (seq, reps) in enumerate(zip(sequences, overlaps, strict=True))
                 for traj, ov in zip(seq.trajectories, reps, strict=True)]
     if not all_traj:
-        return float("nan"), np.zeros(0)
-    max_len = max(len(ov) for _, _, ov in all_traj)
+        return {tag: (float("nan"), np.zeros(0)) for tag in tags}
+    max_len = max(len(ov) for _, _, _, ov in all_traj)
     most = max(len(seq.trajectories) for seq in sequences)
-    for seq, traj, ov in all_traj:
+    scales = []
+    for k, seq, traj, ov in all_traj:
         # Each sequence weighs as if it had as many repetitions as the most repeated one, so
         # that unequal counts do not reweight EAO (equal counts: a factor of exactly 1).
         scale = most / len(seq.trajectories)
-        flags = np.asarray(_tag_mask(seq, tag, len(seq.groundtruth)), dtype=np.float64)
         traj_len = len(seq.groundtruth)
         fails = np.flatnonzero(_codes(traj) == FAILURE)
         if len(fails):
@@ -208,52 +215,78 @@ def _pysot_eao(sequences, overlaps, interval, tag) -> tuple[float, np.ndarray]:
                 if i != len(points) - 1:
                     frag = ov[start : points[i + 1] + 1].copy()
                     row[:] = 0.0  # a failed segment counts as zero overlap to the end
-                    w = flags[start : points[i + 1] + 1].sum() / (points[i + 1] - start + 1)
+                    spans.append((start, points[i + 1] + 1, points[i + 1] - start + 1))
                 else:
                     frag = ov[start:].copy()
-                    w = flags[start : len(ov)].sum() / (traj_len - start + 1e-16)
+                    spans.append((start, len(ov), traj_len - start + 1e-16))
                 frag[np.isnan(frag)] = 0.0
                 row[: len(frag)] = frag
                 rows.append(row)
-                weights.append(w * scale)
+                owners.append(k)
+                scales.append(scale)
         else:
             n = min(len(ov), max_len)
             row = np.full(max_len, np.nan)
             row[:n] = ov[:n]
             rows.append(row)
-            weights.append(flags[:n].sum() / n * scale)
-    curve = _expected_overlaps(np.array(rows), np.array(weights))
+            spans.append((0, n, n))
+            owners.append(k)
+            scales.append(scale)
+    curves = _expected_overlaps(np.array(rows), [_fragment_weights(sequences, tag, spans, owners, scales)
+                                                 for tag in tags])
+    return {tag: (_eao_of_curve(curve, interval), curve) for tag, curve in zip(tags, curves, strict=True)}
+
+
+def _fragment_weights(sequences, tag, spans, owners, scales) -> np.ndarray:
+    """Per fragment: the share of its frames carrying the tag, times its sequence's scale."""
+    tallies = {}
+    weights = np.empty(len(spans))
+    for i, ((first, last, divisor), k, scale) in enumerate(zip(spans, owners, scales, strict=True)):
+        if k not in tallies:
+            seq = sequences[k]
+            flags = np.asarray(_tag_mask(seq, tag, len(seq.groundtruth)), dtype=np.float64)
+            tallies[k] = np.concatenate([[0.0], np.cumsum(flags)])  # integer counts: exact
+        tally = tallies[k]
+        last = min(last, len(tally) - 1)
+        weights[i] = (tally[last] - tally[min(first, last)]) / divisor * scale
+    return weights
+
+
+def _eao_of_curve(curve: np.ndarray, interval: tuple[int, int] | None) -> float:
     if interval is None:
-        return float("nan"), curve
+        return float("nan")
     low, high = interval
     weight = np.zeros(len(curve))
     weight[low - 1 : high] = 1
     valid = ~np.isnan(curve)
     with np.errstate(invalid="ignore", divide="ignore"):
-        eao = float(np.sum(curve[valid] * weight[valid]) / np.sum(weight[valid]))
-    return eao, curve
+        return float(np.sum(curve[valid] * weight[valid]) / np.sum(weight[valid]))
 
 
-def _expected_overlaps(fragments: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """pysot's calculate_expected_overlap, vectorised over lengths with a running sum.
+def _expected_overlaps(fragments: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
+    """pysot's calculate_expected_overlap, vectorised over lengths with a running sum, for each
+    set of fragment weights.
 
     E[i] = weighted mean, over fragments still defined at i, of their mean overlap on 1..i.
     """
     n_len = fragments.shape[1]
-    curve = np.zeros(n_len, dtype=np.float32)
-    curve[0] = 1
+    curves = [np.zeros(n_len, dtype=np.float32) for _ in weights]
+    for curve in curves:
+        curve[0] = 1
     if n_len < 2:
-        return curve
+        return curves
     body = fragments[:, 1:]
     defined = ~np.isnan(body)
-    means = np.cumsum(body, axis=1) / np.arange(1, n_len)[None, :]
-    w = weights[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        num = np.where(defined, means * w, 0.0).sum(axis=0)
-        den = np.where(defined, w, 0.0).sum(axis=0)
-        values = num / den
-    curve[1:] = np.where(defined.any(axis=0), values, 0.0)
-    return curve
+    any_defined = defined.any(axis=0)
+    with np.errstate(invalid="ignore"):
+        means = np.where(defined, np.cumsum(body, axis=1) / np.arange(1, n_len)[None, :], 0.0)
+    present = defined.astype(np.float64)
+    for curve, w in zip(curves, weights, strict=True):
+        w = w[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = (means * w).sum(axis=0) / (present * w).sum(axis=0)
+        curve[1:] = np.where(any_defined, values, 0.0)
+    return curves
 
 
 # ---------------------------------------------------------------------------------------------
