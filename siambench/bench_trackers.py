@@ -29,9 +29,9 @@ TRACKERS = ["siamrpn", "siamrpnpp", "siamrpnpp-alex", "siamrpnpp-mobilev2", "sia
 # adapter -> spec model keys that turn its optimisations off
 UNOPTIMISED_MODEL_KEYS: dict[str, dict] = {
     "siamrpn": {"fuse_bn": False, "channels_last": False},
-    "siamfc": {"fuse_bn": False},
-    "siamfcplus": {"fuse_bn": False},
-    "siamrpnplus": {"fuse_bn": False},
+    "siamfc": {"fuse_bn": False, "channels_last": False},
+    "siamfcplus": {"fuse_bn": False, "channels_last": False},
+    "siamrpnplus": {"fuse_bn": False, "channels_last": False},
 }
 
 # Frames per second of the original code on this project's reference 2-core machine (2 threads,

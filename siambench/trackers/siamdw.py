@@ -38,6 +38,8 @@ Spec ``model`` keys:
   SiamDW class names, any case), ``corr_scale`` (0.1), ``fuse_bn`` (true).
 - siamrpnplus: ``arch`` (SiamRPNRes22), ``cls_type`` (thinner [the released file] or
   thicker), ``anchor_num`` (5), ``fuse_bn`` (true).
+- both: ``channels_last`` (auto: on; NHWC convolutions, see
+  :func:`siambench.trackers.network.use_channels_last`).
 
 Spec ``hyper`` keys (SiamDW ``FCConfig`` / ``RPNConfig`` names; defaults are SiamDW's
 built-in ones, overridden first by the ``benchmark`` row, then by explicit keys):
@@ -73,7 +75,13 @@ from siambench.errors import SiambenchError
 from siambench.models import create_model
 from siambench.models.siamdw import load_siamdw_checkpoint
 from siambench.trackers.base import TrackResult
-from siambench.trackers.network import NetworkTracker, prepare_model, random_images, seeded
+from siambench.trackers.network import (
+    NetworkTracker,
+    prepare_model,
+    random_images,
+    seeded,
+    use_channels_last,
+)
 from siambench.trackers.registry import TrackerSpec, register_adapter
 from siambench.trackers.rpn_loop import SIAMDW, RPNParams, RPNTracker
 from siambench.trackers.siamese import (
@@ -251,8 +259,9 @@ def fcplus_peak(
 class SiamFCPlusTracker(NetworkTracker):
     """SiamDW's SiamFC+ tracker (``lib/tracker/siamfc.py``) around a SiamFC+ model."""
 
-    def __init__(self, model: nn.Module, config: FCPlusConfig, device: torch.device | str = "cpu") -> None:
-        super().__init__(model, device)
+    def __init__(self, model: nn.Module, config: FCPlusConfig, device: torch.device | str = "cpu",
+                 channels_last: bool = False) -> None:
+        super().__init__(model, device, channels_last)
         self.config = config
         window = score_window(config.upscale_size, config.windowing)
         self.window = window / window.sum()
@@ -304,7 +313,7 @@ class SiamFCPlusTracker(NetworkTracker):
         return TrackResult(box=box, score=1.0 / (1.0 + math.exp(-peak)))
 
 
-_FC_MODEL_KEYS = {"arch", "corr_scale", "fuse_bn"}
+_FC_MODEL_KEYS = {"arch", "corr_scale", "fuse_bn", "channels_last"}
 
 
 @register_adapter("siamfcplus")
@@ -322,7 +331,7 @@ def build_siamfcplus(
         model, spec, device, weights, random_init,
         random_images(config.exemplar_size, config.instance_size), load_siamdw_checkpoint,
     )
-    tracker = SiamFCPlusTracker(model, config, device)
+    tracker = SiamFCPlusTracker(model, config, device, use_channels_last(spec.model.get("channels_last"), device))
     tracker.name = spec.name
     return tracker
 
@@ -379,8 +388,9 @@ class SiamRPNPlusTracker(RPNTracker):
         config: RPNPlusConfig,
         device: torch.device | str = "cpu",
         cls_type: str = "thinner",
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(model, config.loop_params(), SIAMDW, device)
+        super().__init__(model, config.loop_params(), SIAMDW, device, channels_last)
         self.config = config
         self.cls_type = cls_type
 
@@ -388,7 +398,7 @@ class SiamRPNPlusTracker(RPNTracker):
         return rpnplus_scores(cls, self.cls_type)
 
 
-_RPN_MODEL_KEYS = {"arch", "cls_type", "anchor_num", "fuse_bn"}
+_RPN_MODEL_KEYS = {"arch", "cls_type", "anchor_num", "fuse_bn", "channels_last"}
 
 
 def _rpn_model_options(spec: TrackerSpec) -> tuple[str, int]:
@@ -419,7 +429,8 @@ def build_siamrpnplus(
         model, spec, device, weights, random_init,
         random_images(config.exemplar_size, config.instance_size), load_siamdw_checkpoint,
     )
-    tracker = SiamRPNPlusTracker(model, config, device, cls_type)
+    tracker = SiamRPNPlusTracker(model, config, device, cls_type,
+                                 use_channels_last(spec.model.get("channels_last"), device))
     tracker.name = spec.name
     return tracker
 

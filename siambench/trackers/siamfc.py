@@ -27,7 +27,9 @@ Spec ``model`` keys:
 - ``backbone``: ``alexnet_v1`` (the only one; siamfc-pytorch ``AlexNetV1``);
 - ``out_scale``: factor on the correlation (0.001);
 - ``input_color``: ``rgb`` (default; siamfc-pytorch weights) or ``bgr``;
-- ``fuse_bn``: fold BatchNorm into the convolutions after loading (default true).
+- ``fuse_bn``: fold BatchNorm into the convolutions after loading (default true);
+- ``channels_last``: auto (default: on), true or false: NHWC convolutions (see
+  :func:`siambench.trackers.network.use_channels_last`).
 
 Spec ``hyper`` keys (siamfc-pytorch ``parse_args`` names; defaults are its values):
 exemplar_size (127), instance_size (255), context_amount (0.5), scale_num (3), scale_step
@@ -57,7 +59,13 @@ from siambench import ops
 from siambench.errors import SiambenchError
 from siambench.models.siamfc import siamfc_alexnet
 from siambench.trackers.base import TrackResult
-from siambench.trackers.network import NetworkTracker, prepare_model, random_images, seeded
+from siambench.trackers.network import (
+    NetworkTracker,
+    prepare_model,
+    random_images,
+    seeded,
+    use_channels_last,
+)
 from siambench.trackers.registry import TrackerSpec, register_adapter
 from siambench.trackers.siamese import context_side
 from siambench.trackers.spec_checks import check_keys, config_from, where
@@ -128,8 +136,9 @@ class SiamFCTracker(NetworkTracker):
         config: SiamFCConfig,
         device: torch.device | str = "cpu",
         rgb: bool = True,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(model, device)
+        super().__init__(model, device, channels_last)
         self.config = config
         self.rgb = rgb
         self.window = ops.cosine_window(config.upscale_size, normalize=True)
@@ -186,7 +195,7 @@ class SiamFCTracker(NetworkTracker):
         return TrackResult(box=box, score=float(1.0 / (1.0 + np.exp(-peak))))
 
 
-_SIAMFC_MODEL_KEYS = {"backbone", "out_scale", "input_color", "fuse_bn"}
+_SIAMFC_MODEL_KEYS = {"backbone", "out_scale", "input_color", "fuse_bn", "channels_last"}
 
 
 @register_adapter("siamfc")
@@ -209,6 +218,7 @@ def build(
         model, spec, device, weights, random_init,
         random_images(config.exemplar_size, config.instance_size),
     )
-    tracker = SiamFCTracker(model, config, device, rgb=colour == "rgb")
+    tracker = SiamFCTracker(model, config, device, rgb=colour == "rgb",
+                            channels_last=use_channels_last(spec.model.get("channels_last"), device))
     tracker.name = spec.name
     return tracker

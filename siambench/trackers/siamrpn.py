@@ -14,7 +14,7 @@ Spec ``model`` keys (one of two forms):
 - ``arch: <name>``: a model registered in :mod:`siambench.models` (``siambench models``).
 Optional: ``checkpoint_layout: pysot | dasiamrpn`` (DaSiamRPN key names are also recognised
 without it), ``fuse_bn: true`` (fold BatchNorm into convolutions after loading),
-``channels_last: auto | true | false`` (auto: on CUDA only, where it pays).
+``channels_last: auto | true | false`` (auto: on; NHWC convolutions are faster on CPU and CUDA).
 
 Spec ``hyper`` keys (pysot cfg.TRACK / cfg.ANCHOR, lower-cased): penalty_k, window_influence,
 lr (required); exemplar_size (127), instance_size (255), base_size (8), context_amount (0.5),
@@ -162,8 +162,6 @@ def build(
         lambda m, path: load_checkpoint(m, path, f"tracker {spec.name!r}"),
     )
     channels_last = use_channels_last(spec.model.get("channels_last"), device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
     tracker = SiamRPNTracker(model, config, device, channels_last)
     tracker.name = spec.name
     return tracker

@@ -76,9 +76,11 @@ HYPER_KINDS: dict[str, dict[str, str]] = {
 MODEL_KINDS: dict[str, dict[str, str]] = {
     "siamrpn": {"arch": "str", "backbone": "part", "neck": "part?", "rpn": "part",
                 "checkpoint_layout": "str", "fuse_bn": "bool", "channels_last": "auto-or-bool?"},
-    "siamfc": {"backbone": "str", "out_scale": "number", "input_color": "str", "fuse_bn": "bool"},
-    "siamfcplus": {"arch": "str", "corr_scale": "number", "fuse_bn": "bool"},
-    "siamrpnplus": {"arch": "str", "cls_type": "str", "anchor_num": "int", "fuse_bn": "bool"},
+    "siamfc": {"backbone": "str", "out_scale": "number", "input_color": "str", "fuse_bn": "bool",
+               "channels_last": "auto-or-bool?"},
+    "siamfcplus": {"arch": "str", "corr_scale": "number", "fuse_bn": "bool", "channels_last": "auto-or-bool?"},
+    "siamrpnplus": {"arch": "str", "cls_type": "str", "anchor_num": "int", "fuse_bn": "bool",
+                    "channels_last": "auto-or-bool?"},
     "opencv-mil": {},
 }
 
