@@ -161,3 +161,29 @@ def test_bad_spec_is_reported(model, hyper, message):
     spec = TrackerSpec(name="bad", adapter="siamfc", model=model, hyper=hyper)
     with pytest.raises(SiambenchError, match=message):
         create_tracker(spec, device="cpu", random_init=True)
+
+
+@pytest.mark.parametrize("adapter", ["siamfc", "siamfcplus", "siamrpnplus", "siamrpn"])
+def test_channels_last_is_on_unless_the_spec_turns_it_off(adapter):
+    """NHWC convolutions by default, on every Siamese adapter; `channels_last: false` keeps NCHW,
+    and both give the same response to well within tracking precision."""
+    from siambench.trackers.registry import load_spec
+
+    names = {"siamfc": "siamfc", "siamfcplus": "siamfcplus", "siamrpnplus": "siamrpnplus",
+             "siamrpn": "siamrpnpp-alex"}
+    spec = load_spec(names[adapter])
+    off = TrackerSpec(name=f"{spec.name}-nchw", adapter=spec.adapter, model={**spec.model, "channels_last": False},
+                      hyper=spec.hyper, box_policy=spec.box_policy)
+    nhwc = create_tracker(spec, device="cpu", random_init=True)
+    nchw = create_tracker(off, device="cpu", random_init=True)
+    assert nhwc.channels_last and not nchw.channels_last
+    conv = next(m for m in nhwc.model.modules() if isinstance(m, nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    box = np.array([120.0, 90.0, 60.0, 50.0])
+    nhwc.init(frame, box)
+    nchw.init(frame, box)
+    moved = np.roll(frame, (4, 6), axis=(0, 1))
+    a, b = nhwc.track(moved), nchw.track(moved)
+    np.testing.assert_allclose(a.box, b.box, atol=1e-3)
