@@ -14,6 +14,20 @@ def _shared_root() -> Path:
     return Path(os.environ.get("SIAMBENCH_SHARED", REPO.parent / "shared")).resolve()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_overlap_cache(tmp_path_factory):
+    """The tests keep their overlaps in a folder of their own, never reading a user's cache."""
+    from siambench.cache import OVERLAP_CACHE_ENV
+
+    before = os.environ.get(OVERLAP_CACHE_ENV)
+    os.environ[OVERLAP_CACHE_ENV] = str(tmp_path_factory.mktemp("overlaps"))
+    yield
+    if before is None:
+        os.environ.pop(OVERLAP_CACHE_ENV, None)
+    else:
+        os.environ[OVERLAP_CACHE_ENV] = before
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The shared folder (annotations, published raw results); skip where it is absent."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from siambench.cache import remembered_overlaps
 from siambench.regions import vot_overlaps, vot_overlaps_two_bounds, votkit_overlaps
 from siambench.trajectory import Trajectory
 
@@ -76,11 +77,13 @@ def _both_bounds(preds, gts, bounds) -> tuple[np.ndarray, np.ndarray]:
     return vot_overlaps_two_bounds(preds, gts, (w, h), (w - 1, h - 1))
 
 
-def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int):
+def _all_overlaps(sequences: list[VotSequence], overlap_fn, definition: str, shrink: int = 0):
     """Overlaps of every repetition of every sequence in one vectorised call.
 
-    shrink: subtract from the image size for the bound. An overlap_fn that returns a tuple of
-    arrays (several bounds at once) gives a tuple of nested lists, one per array.
+    definition: what overlap_fn computes, naming its results in the overlap cache
+    (:mod:`siambench.cache`). shrink: subtract from the image size for the bound. An overlap_fn
+    that returns a tuple of arrays (several bounds at once) gives a tuple of nested lists, one
+    per array.
     """
     preds, gts, ws, hs, spans = [], [], [], [], []
     for seq in sequences:
@@ -91,8 +94,8 @@ def _all_overlaps(sequences: list[VotSequence], overlap_fn, shrink: int):
             ws.append(np.full(n, seq.width - shrink, dtype=np.float64))
             hs.append(np.full(n, seq.height - shrink, dtype=np.float64))
             spans.append(n)
-    flat = overlap_fn(Trajectory.concat(preds), Trajectory.concat(gts),
-                      (np.concatenate(ws) if ws else np.zeros(0), np.concatenate(hs) if hs else np.zeros(0)))
+    bounds = (np.concatenate(ws) if ws else np.zeros(0), np.concatenate(hs) if hs else np.zeros(0))
+    flat = remembered_overlaps(definition, overlap_fn, Trajectory.concat(preds), Trajectory.concat(gts), bounds)
     if isinstance(flat, tuple):
         return tuple(_split_overlaps(sequences, part, spans) for part in flat)
     return _split_overlaps(sequences, flat, spans)
@@ -120,7 +123,7 @@ def pysot_supervised(sequences: list[VotSequence], interval: tuple[int, int] | N
     """Accuracy, robustness, failures, EAO and the EAO curve as pysot computes them."""
     # One rasterisation serves both bounds (accuracy: W x H, EAO: W - 1 x H - 1); accuracy then
     # leaves out each initialisation frame and the BURNIN - 1 after it, as pysot does.
-    acc_overlaps, eao_overlaps = _all_overlaps(sequences, _both_bounds, 0)
+    acc_overlaps, eao_overlaps = _all_overlaps(sequences, _both_bounds, "pysot, bounds W x H and W-1 x H-1")
     for seq, reps in zip(sequences, acc_overlaps, strict=True):
         for traj, ov in zip(seq.trajectories, reps, strict=True):
             ov[_burnin_mask(_codes(traj), BURNIN)[: len(ov)]] = np.nan
@@ -297,7 +300,7 @@ def _expected_overlaps(fragments: np.ndarray, weights: list[np.ndarray]) -> list
 def votkit_supervised(sequences: list[VotSequence], interval: tuple[int, int] | None,
                       tags: tuple[str, ...] = ("all",)) -> dict:
     """AccuracyRobustness, AverageAccuracyRobustness, EAOCurve and EAOScore of vot-toolkit."""
-    overlaps = _all_overlaps(sequences, votkit_overlaps, 0)
+    overlaps = _all_overlaps(sequences, votkit_overlaps, "vot-toolkit")
     per_seq = {}
     acc_w = fail_w = total = 0.0
     segments, success = [], []
@@ -379,8 +382,10 @@ def unsupervised(sequences: list[VotSequence], variant: str) -> dict:
     vot-toolkit variant uses its own rasteriser and skips the init frame plus the 9 after it
     (its ``SequenceAccuracy`` burn-in), counting special frames as zero overlap.
     """
-    fn = vot_overlaps if variant == "pysot" else votkit_overlaps
-    overlaps = _all_overlaps(sequences, fn, 0)
+    if variant == "pysot":
+        overlaps = _all_overlaps(sequences, vot_overlaps, "pysot, bound W x H")
+    else:
+        overlaps = _all_overlaps(sequences, votkit_overlaps, "vot-toolkit")
     per_seq, num, den = {}, 0.0, 0
     for seq, reps in zip(sequences, overlaps, strict=True):
         values = []

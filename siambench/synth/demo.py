@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from siambench.cache import CACHE_ENV, cache_dir  # noqa: F401 - re-exported by siambench.synth
 from siambench.errors import SiambenchError
 from siambench.synth.config import SynthConfig
 from siambench.synth.layout import write_benchmark
@@ -14,13 +14,6 @@ from siambench.synth.manifest import is_current
 from siambench.synth.staging import publish, staging_folder
 
 DEMO_FOLDERS = {"otb": "demo", "vot": "demo-vot"}
-CACHE_ENV = "SIAMBENCH_CACHE"
-
-
-def cache_dir() -> Path:
-    """siambench's cache folder: ``$SIAMBENCH_CACHE``, else ``~/.cache/siambench``."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path("~/.cache/siambench").expanduser()
 
 
 def demo_config(kind: str = "otb") -> SynthConfig:
