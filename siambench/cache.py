@@ -13,6 +13,7 @@ never a stale value; a file that cannot be read is ignored and written again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -30,6 +31,8 @@ OVERLAP_CACHE_ENV = "SIAMBENCH_OVERLAP_CACHE"
 #: Part of every overlap key: bump it whenever an overlap definition or its kernel changes
 #: what it computes, so that no value from before is read.
 OVERLAP_KERNEL_VERSION = 1
+#: Entries kept (about 0.3 MB each for a VOT-sized stack); past it the least recently used go.
+MAX_OVERLAP_ENTRIES = 500
 
 
 def cache_dir() -> Path:
@@ -71,6 +74,8 @@ def remembered_overlaps(definition: str, compute: Callable[[Trajectory, Trajecto
     path = folder / f"{overlap_key(definition, pred, gt, bounds)}.npz"
     found = _read(path, len(pred))
     if found is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept the longest
         return found[0] if found[1] else found[0][0]
     result = compute(pred, gt, bounds)
     parts = result if isinstance(result, tuple) else (result,)
@@ -102,5 +107,17 @@ def _write(path: Path, parts: tuple[np.ndarray, ...], as_tuple: bool) -> None:
         arrays = {f"part{i}": p for i, p in enumerate(parts)}
         np.savez(temp, parts=np.int64(len(parts)), as_tuple=np.bool_(as_tuple), **arrays)
         os.replace(temp, path)
+        _prune(path.parent)
     except OSError as exc:
         log.debug("%s: overlaps not cached (%s)", path, exc)
+
+
+def _prune(folder: Path) -> None:
+    """Remove the least recently used entries beyond MAX_OVERLAP_ENTRIES (others may race: fine)."""
+    entries = list(folder.glob("*.npz"))
+    if len(entries) <= MAX_OVERLAP_ENTRIES:
+        return
+    by_age = sorted(entries, key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+    for old in by_age[: len(entries) - MAX_OVERLAP_ENTRIES]:
+        with contextlib.suppress(OSError):
+            old.unlink()

@@ -89,3 +89,23 @@ def test_eval_scores_from_the_cache_without_numba(shared_data: Path, tmp_path) -
                                       capture_output=True, text=True).stdout) for _ in range(2)]
     assert runs[0]["numba"] and not runs[1]["numba"]
     assert runs[0]["eao"] == runs[1]["eao"] == pytest.approx(0.383, abs=5e-4)
+
+
+def test_the_least_recently_used_entries_go_first(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(cache.OVERLAP_CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(cache, "MAX_OVERLAP_ENTRIES", 3)
+    bounds = (np.full(2, 9.0), np.full(2, 9.0))
+
+    def run(i: int) -> None:
+        pred = Trajectory.of(np.full((2, 4), float(i)))
+        cache.remembered_overlaps("test", lambda p, g, b: np.zeros(len(p)), pred, pred, bounds)
+
+    for i in range(3):
+        run(i)
+    keys = {i: cache.overlap_key("test", Trajectory.of(np.full((2, 4), float(i))),
+                                 Trajectory.of(np.full((2, 4), float(i))), bounds) for i in range(4)}
+    for i, age in ((0, 100), (1, 300), (2, 200)):  # entry 0 is the least recently used
+        os.utime(tmp_path / f"{keys[i]}.npz", (age, age))
+    run(3)
+    left = {p.stem for p in tmp_path.glob("*.npz")}
+    assert left == {keys[1], keys[2], keys[3]}
