@@ -171,6 +171,25 @@ def _scan_span(poly, count, rect, rule, edges):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _region_row(rect, n_edges, edges, lo, hi, row, width, rule, nodes, starts, ends):
+    """One region's intervals on scan line `row` (none outside its span); returns how many."""
+    if row < lo or row > hi:
+        return 0
+    if rect[0] == 1:
+        return _rect_interval(rect, row, width, starts, ends)
+    return _row_intervals(n_edges, edges, row, width, rule, nodes, starts, ends)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _covered(count, starts, ends):
+    """Pixels in the first `count` intervals."""
+    total = 0
+    for k in range(count):
+        total += ends[k] - starts[k] + 1
+    return total
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width, rule, nodes, sa, ea, sb, eb,
                  edges_a, edges_b):
     """Intersection and union pixel counts of one frame's two regions."""
@@ -179,24 +198,8 @@ def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width,
     total_i = 0
     total_u = 0
     for row in range(first, last + 1):
-        na = 0
-        if lo_a <= row and row <= hi_a:
-            if rect1[0] == 1:
-                na = _rect_interval(rect1, row, width, sa, ea)
-            else:
-                na = _row_intervals(n_a, edges_a, row, width, rule, nodes, sa, ea)
-        nb = 0
-        if lo_b <= row and row <= hi_b:
-            if rect2[0] == 1:
-                nb = _rect_interval(rect2, row, width, sb, eb)
-            else:
-                nb = _row_intervals(n_b, edges_b, row, width, rule, nodes, sb, eb)
-        len_a = 0
-        for k in range(na):
-            len_a += ea[k] - sa[k] + 1
-        len_b = 0
-        for k in range(nb):
-            len_b += eb[k] - sb[k] + 1
+        na = _region_row(rect1, n_a, edges_a, lo_a, hi_a, row, width, rule, nodes, sa, ea)
+        nb = _region_row(rect2, n_b, edges_b, lo_b, hi_b, row, width, rule, nodes, sb, eb)
         both = 0
         for p in range(na):
             for q in range(nb):
@@ -205,7 +208,7 @@ def _count_frame(poly1, count1, rect1, poly2, count2, rect2, first, last, width,
                 if hi >= lo:
                     both += hi - lo + 1
         total_i += both
-        total_u += len_a + len_b - both
+        total_u += _covered(na, sa, ea) + _covered(nb, sb, eb) - both
     return total_i, total_u
 
 
