@@ -96,7 +96,9 @@ def test_a_sign_error_in_box_decoding_fails_the_gate(tmp_path, monkeypatch):
     changes = gate_changes(scores, BASELINE)
     assert failed(changes)
     worse = {c.metric for c in changes if c.tracker == "siamrpnpp-alex-demo" and c.status == "worse"}
-    assert worse == set(GATED_METRICS)
+    # Overlap is what the wrong sign breaks: with the current demo weights the centres stay
+    # within precision's 20 pixels (it even rose, 0.68 -> 0.73) while the boxes lose their overlap.
+    assert "auc" in worse
     auc = next(c for c in changes if c.metric == "auc" and c.tracker == "siamrpnpp-alex-demo")
     assert auc.delta < -5 * DEMO_TOLERANCE  # a real drop, far beyond the tolerance
 
