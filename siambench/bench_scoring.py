@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,22 @@ from pathlib import Path
 import numpy as np
 
 LASOT_SEQUENCES, LASOT_FRAMES = 280, 2500
+
+
+@contextlib.contextmanager
+def overlap_cache(setting: str):
+    """$SIAMBENCH_OVERLAP_CACHE set to `setting` (a folder or off) for the block."""
+    from siambench.cache import OVERLAP_CACHE_ENV
+
+    before = os.environ.get(OVERLAP_CACHE_ENV)
+    os.environ[OVERLAP_CACHE_ENV] = setting
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OVERLAP_CACHE_ENV, None)
+        else:
+            os.environ[OVERLAP_CACHE_ENV] = before
 
 
 def _timed(fn, memory: bool = True) -> tuple[float, float]:
@@ -51,7 +69,8 @@ def bench_many_trackers(shared: Path) -> None:
         return
     ds = load_dataset("vot2018", data)
     print("Scoring many trackers: VOT2018, pysot definitions (A + R + EAO), warm")
-    with tempfile.TemporaryDirectory() as tmp:
+    # copies of one tracker's files would all be answered by the overlap cache: compute them
+    with tempfile.TemporaryDirectory() as tmp, overlap_cache("off"):
         root = Path(tmp) / "VOT2018"
         root.mkdir()
         per_tracker = []
