@@ -310,7 +310,7 @@ def test_trackingnet_full_annotations_score_success_precision_and_normalised_pre
 
 
 def test_export_trackingnet_writes_the_server_zip(tmp_path: Path):
-    from siambench.commands.trackingnet_cmd import export_trackingnet_command
+    from siambench.commands.export_cmd import export_trackingnet_command
 
     results = tmp_path / "results" / "TrackingNet" / "T"
     _write(results / "seqA.txt", "1,2,3,4\n5.5,6,7,8\n")
