@@ -77,13 +77,13 @@ def _both_bounds(preds, gts, bounds) -> tuple[np.ndarray, np.ndarray]:
     return vot_overlaps_two_bounds(preds, gts, (w, h), (w - 1, h - 1))
 
 
-def _all_overlaps(sequences: list[VotSequence], overlap_fn, definition: str, shrink: int = 0):
+def _all_overlaps(sequences: list[VotSequence], overlap_fn, definition: str):
     """Overlaps of every repetition of every sequence in one vectorised call.
 
     definition: what overlap_fn computes, naming its results in the overlap cache
-    (:mod:`siambench.cache`). shrink: subtract from the image size for the bound. An overlap_fn
-    that returns a tuple of arrays (several bounds at once) gives a tuple of nested lists, one
-    per array.
+    (:mod:`siambench.cache`). Each frame is bounded by its image size. An overlap_fn that
+    returns a tuple of arrays (several bounds at once) gives a tuple of nested lists, one per
+    array.
     """
     preds, gts, ws, hs, spans = [], [], [], [], []
     for seq in sequences:
@@ -91,8 +91,8 @@ def _all_overlaps(sequences: list[VotSequence], overlap_fn, definition: str, shr
             n = min(len(traj), len(seq.groundtruth))
             preds.append(traj[:n])
             gts.append(Trajectory.of(seq.groundtruth[:n]))
-            ws.append(np.full(n, seq.width - shrink, dtype=np.float64))
-            hs.append(np.full(n, seq.height - shrink, dtype=np.float64))
+            ws.append(np.full(n, seq.width, dtype=np.float64))
+            hs.append(np.full(n, seq.height, dtype=np.float64))
             spans.append(n)
     bounds = (np.concatenate(ws) if ws else np.zeros(0), np.concatenate(hs) if hs else np.zeros(0))
     flat = remembered_overlaps(definition, overlap_fn, Trajectory.concat(preds), Trajectory.concat(gts), bounds)
