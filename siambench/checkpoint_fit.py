@@ -37,17 +37,30 @@ class Fit:
     differences: float = 0.0  # how far from fitting (keys missing, unexpected or mis-shaped)
 
 
-def installable_specs() -> list[TrackerSpec]:
-    """Specs that name a checkpoint file to be put in the weights folder (not shipped ones)."""
+def _specs_with_checkpoint(shipped: bool) -> list[TrackerSpec]:
     specs = []
     for name in list_trackers():
         try:
             spec = load_spec(name)
         except SiambenchError:
             continue  # a broken spec file is listed by `siambench list trackers`, not here
-        if spec.checkpoint and not spec.checkpoint.startswith(PACKAGE_PREFIX):
+        if spec.checkpoint and spec.checkpoint.startswith(PACKAGE_PREFIX) == shipped:
             specs.append(spec)
     return specs
+
+
+def installable_specs() -> list[TrackerSpec]:
+    """Specs that name a checkpoint file to be put in the weights folder (not shipped ones)."""
+    return _specs_with_checkpoint(shipped=False)
+
+
+def shipped_specs() -> list[TrackerSpec]:
+    """Specs whose weights ship inside siambench (``package:`` checkpoints, the demo trackers).
+
+    A file that fits one of these (a retrained demo network) is not installed: the shipped file
+    keeps its place and the new one is run with ``--weights FILE``.
+    """
+    return _specs_with_checkpoint(shipped=True)
 
 
 def _network_key(spec: TrackerSpec) -> str:
@@ -158,4 +171,4 @@ def install(path: str | Path, specs: Sequence[TrackerSpec], link: bool = False, 
     return target
 
 
-__all__ = ["Fit", "choose", "identify", "install", "installable_specs", "weights_dir"]
+__all__ = ["Fit", "choose", "identify", "install", "installable_specs", "shipped_specs", "weights_dir"]

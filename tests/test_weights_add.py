@@ -63,6 +63,18 @@ def test_a_file_that_fits_nothing_names_the_nearest_spec(weights, tmp_path, caps
     assert not weights.exists() or not any(weights.iterdir())
 
 
+def test_a_retrained_demo_network_is_pointed_at_run_weights_not_installed(weights, tmp_path, capsys):
+    from siambench.trackers.siamrpn import build_model
+
+    source = tmp_path / "my_demo_rpn.pth"
+    torch.save(build_model(load_spec("siamrpnpp-alex-demo")).state_dict(), source)
+    code, _, err = run_cli(["weights", "add", str(source)], capsys)
+    assert code == 2
+    assert "fits only siamrpnpp-alex-demo, whose weights ship with siambench" in err
+    assert f"--tracker siamrpnpp-alex-demo --weights {source}" in err
+    assert not weights.exists() or not any(weights.iterdir())
+
+
 def test_a_text_file_is_one_line(weights, tmp_path, capsys):
     source = tmp_path / "notes.pth"
     source.write_text("not a checkpoint\n")

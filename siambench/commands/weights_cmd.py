@@ -19,7 +19,7 @@ def weights_group() -> None:
 @click.option("--force", is_flag=True, help="Replace a different checkpoint already installed.")
 def add_command(files: tuple[Path, ...], tracker: str | None, link: bool, force: bool) -> None:
     """Find which trackers each checkpoint FILE fits and install it under the name they expect."""
-    from siambench.checkpoint_fit import choose, identify, install
+    from siambench.checkpoint_fit import choose, identify, install, shipped_specs
     from siambench.errors import SiambenchError
 
     failed = []
@@ -27,6 +27,14 @@ def add_command(files: tuple[Path, ...], tracker: str | None, link: bool, force:
         click.echo(f"checking {path} against the tracker specs ...", err=True)
         fits = identify(path)
         if not any(f.ok for f in fits):
+            demo = [f.spec.name for f in identify(path, shipped_specs()) if f.ok]
+            if demo:
+                # a retrained demo network: the shipped file stays, the new one is run by path
+                click.echo(f"siambench: error: {path}: fits only {', '.join(demo)}, whose weights ship with "
+                           f"siambench and are not replaced; run it with `siambench run --tracker {demo[0]} "
+                           f"--weights {path}`", err=True)
+                failed.append(path)
+                continue
             nearest = next((f for f in fits if f.problem), None)
             detail = f"; nearest: {nearest.spec.name} ({nearest.problem})" if nearest else ""
             click.echo(f"siambench: error: {path}: fits no tracker spec{detail}", err=True)
