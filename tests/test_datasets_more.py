@@ -324,9 +324,28 @@ def test_export_trackingnet_writes_the_server_zip(tmp_path: Path):
         assert archive.namelist() == ["seqA.txt", "seqB.txt"]  # at the root, no times
         assert archive.read("seqA.txt").decode() == "1.000,2.000,3.000,4.000\n5.500,6.000,7.000,8.000\n"
     _write(results / "seqB.txt", "1,2,3,4\nnan,nan,nan,nan\n")
+    fresh = tmp_path / "fresh"
     res = CliRunner().invoke(export_trackingnet_command, ["-t", "T", "--results-dir", str(tmp_path / "results"),
-                                                          "--out", str(out)])
+                                                          "--out", str(fresh)])
     assert res.exit_code != 0 and "seqB.txt:2" in str(res.exception)
+    assert not (fresh / "T").exists()  # seqA, which was fine, is not written either
+
+
+def test_export_got10k_refuses_nan_boxes_and_writes_nothing(tmp_path: Path):
+    from siambench.interop.got10k import export_got10k
+
+    results = tmp_path / "results" / "GOT-10k" / "T"
+    _write(results / "seqA.txt", "1,2,3,4\n5,6,7,8\n")
+    _write(results / "seqA_time.txt", "0.1\n0.1\n")
+    _write(results / "seqB.txt", "1,2,3,4\n1,2,inf,4\n")
+    _write(results / "seqB_time.txt", "0.1\n0.1\n")
+    with pytest.raises(InputError, match=r"seqB.txt:2: expected finite box values"):
+        export_got10k(tmp_path / "results", "T", tmp_path / "out")
+    assert not (tmp_path / "out" / "T").exists()
+    _write(results / "seqB.txt", "1,2,3,4\n1,2,3,4\n")
+    folder = export_got10k(tmp_path / "results", "T", tmp_path / "out")
+    assert (folder / "seqA" / "seqA_001.txt").read_text() == "1.000,2.000,3.000,4.000\n5.000,6.000,7.000,8.000\n"
+    assert (folder / "seqB" / "seqB_time.txt").read_text() == "0.10000000\n0.10000000\n"
 
 
 def test_export_trackingnet_checks_the_target_before_reading(tmp_path: Path):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import InputError
-from siambench.interop.submission import one_pass_results, zip_folder
+from siambench.interop.submission import one_pass_results, server_boxes, zip_folder
 
 try:  # optional: without got10k the wrapper still offers init/update
     from got10k.trackers import Tracker as _Got10kBase
@@ -77,18 +77,21 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
                   zip_results: bool = False) -> Path:
     """Write `tracker`'s one-pass results in the GOT-10k submission layout; returns the folder
     (or the zip file with `zip_results`)."""
-    from siambench.results import read_boxes
     from siambench.textio import atomic_write_lines, read_column
 
     target = Path(out) / tracker
+    # every file is read and checked before any is written: a bad one leaves no partial submission
+    checked = []
     for seq, path in one_pass_results(results_dir, tracker, dataset, out):
-        boxes = read_boxes(path)
+        boxes = server_boxes(path)
         time_path = path.parent / f"{seq}_time.txt"
         if not time_path.is_file():
             raise InputError(time_path, "missing: the GOT-10k server needs per-frame times")
         times = read_column(time_path)
         if len(times) != len(boxes):
             raise InputError(time_path, f"{len(times)} times for {len(boxes)} boxes")
+        checked.append((seq, boxes, times))
+    for seq, boxes, times in checked:
         folder = target / seq
         atomic_write_lines(folder / f"{seq}_001.txt",
                            (",".join(BOX_FORMAT % v for v in row) for row in boxes))

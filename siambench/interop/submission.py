@@ -9,6 +9,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from siambench.errors import InputError
 from siambench.textio import check_writable_dir, os_reason
 
@@ -34,6 +36,18 @@ def one_pass_results(results_dir: str | Path, tracker: str, dataset: str, out: s
     if not found:
         raise InputError(store.root, "no one-pass result files (<seq>.txt) found")
     return found
+
+
+def server_boxes(path: Path) -> np.ndarray:
+    """The (N, 4) boxes of one result file, all finite: a server cannot score NaN or infinity,
+    and a box the tracker did not give is the tracker's to report, not the export's to invent."""
+    from siambench.results import read_boxes
+
+    boxes = read_boxes(path)
+    bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1))
+    if len(bad):
+        raise InputError(path, "expected finite box values for the server, got NaN or infinity", int(bad[0]) + 1)
+    return boxes
 
 
 def zip_folder(folder: Path, archive: Path, flat: bool = False) -> Path:
