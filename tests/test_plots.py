@@ -94,7 +94,9 @@ def test_eao_plot_shades_the_interval() -> None:
     assert min(xs) == 100 and max(xs) == 356
 
 
-def test_report_command_writes_plots(scores: list, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_report_command_writes_plots(scores: list, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./results/analysis of an earlier `siambench analyze` is copied in
     score_file = tmp_path / "scores.json"
     score_file.write_text(json.dumps([
         {"dataset": s.dataset, "variant": s.variant, "trackers": dict(s.trackers)} for s in scores]))
