@@ -23,15 +23,14 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import InputError
-from siambench.interop.submission import one_pass_results, server_boxes, zip_folder
+from siambench.interop.submission import box_lines, one_pass_results, server_boxes, zip_folder
 
 try:  # optional: without got10k the wrapper still offers init/update
     from got10k.trackers import Tracker as _Got10kBase
 except ImportError:  # pragma: no cover - exercised only where got10k is absent
     _Got10kBase = object
 
-BOX_FORMAT = "%.3f"  # got10k's own precision for boxes
-TIME_FORMAT = "%.8f"  # and for per-frame times
+TIME_FORMAT = "%.8f"  # got10k's own precision for per-frame times
 
 
 def pil_to_bgr(image: Any) -> np.ndarray:
@@ -93,8 +92,7 @@ def export_got10k(results_dir: str | Path, tracker: str, out: str | Path, datase
         checked.append((seq, boxes, times))
     for seq, boxes, times in checked:
         folder = target / seq
-        atomic_write_lines(folder / f"{seq}_001.txt",
-                           (",".join(BOX_FORMAT % v for v in row) for row in boxes))
+        atomic_write_lines(folder / f"{seq}_001.txt", box_lines(boxes))
         atomic_write_lines(folder / f"{seq}_time.txt", (TIME_FORMAT % t for t in times))
     if not zip_results:
         return target

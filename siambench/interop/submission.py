@@ -7,12 +7,15 @@ ledger's in a folder siambench wrote, so a stray copy or a leftover never reache
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from siambench.errors import InputError
 from siambench.textio import check_writable_dir, os_reason
+
+BOX_FORMAT = "%.3f"  # got10k's own precision for boxes; the TrackingNet server parses any decimal
 
 
 def one_pass_results(results_dir: str | Path, tracker: str, dataset: str, out: str | Path) -> list[tuple[str, Path]]:
@@ -48,6 +51,11 @@ def server_boxes(path: Path) -> np.ndarray:
     if len(bad):
         raise InputError(path, "expected finite box values for the server, got NaN or infinity", int(bad[0]) + 1)
     return boxes
+
+
+def box_lines(boxes: np.ndarray) -> Iterator[str]:
+    """One ``x,y,w,h`` line per box, as the servers take them."""
+    return (",".join(BOX_FORMAT % v for v in row) for row in boxes)
 
 
 def zip_folder(folder: Path, archive: Path, flat: bool = False) -> Path:

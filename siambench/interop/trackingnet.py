@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from siambench.interop.submission import one_pass_results, server_boxes, zip_folder
-
-BOX_FORMAT = "%.3f"  # as the GOT-10k export; the server parses any decimal
+from siambench.interop.submission import box_lines, one_pass_results, server_boxes, zip_folder
 
 
 def export_trackingnet(results_dir: str | Path, tracker: str, out: str | Path, dataset: str = "trackingnet",
@@ -26,7 +24,7 @@ def export_trackingnet(results_dir: str | Path, tracker: str, out: str | Path, d
     # every file is read and checked before any is written: a bad one leaves no partial submission
     boxes = {seq: server_boxes(path) for seq, path in one_pass_results(results_dir, tracker, dataset, out)}
     for seq, rows in boxes.items():
-        atomic_write_lines(target / f"{seq}.txt", (",".join(BOX_FORMAT % v for v in row) for row in rows))
+        atomic_write_lines(target / f"{seq}.txt", box_lines(rows))
     if not zip_results:
         return target
     return zip_folder(target, Path(out) / f"{tracker}.zip", flat=True)
