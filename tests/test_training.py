@@ -117,6 +117,26 @@ def test_logistic_loss_prefers_the_right_score_map():
     assert losses.logistic_loss(-right, labels_t, weights_t) > 4
 
 
+def test_scale_rank_loss_rewards_the_right_scales_peak_on_the_target():
+    labels, _ = targets.siamfc_labels(np.zeros((2, 2)), 9, 8, 16.0)
+    positive = torch.from_numpy(labels) > 0
+    right = torch.where(positive, 3.0, 0.0)  # (2, 1, 9, 9): peaks on the target
+    weak = torch.where(positive, 1.0, 0.0).expand(2, 2, 9, 9)
+    assert losses.scale_rank_loss(right, weak, positive) < 0.3
+    assert losses.scale_rank_loss(weak[:, :1], right.expand(2, 2, 9, 9), positive) > 2.0
+    # a high value off the target does not count: only the target's cells are compared
+    far = weak.clone()
+    far[:, :, 0, 0] = 10.0
+    assert torch.isclose(losses.scale_rank_loss(right, far, positive),
+                         losses.scale_rank_loss(right, weak, positive))
+    # samples without a cell on the target (negative pairs) are left out, and so is a batch of them
+    none = positive.clone()
+    none[1] = False
+    assert torch.isclose(losses.scale_rank_loss(right, weak, none),
+                         losses.scale_rank_loss(right[:1], weak[:1], positive[:1]))
+    assert losses.scale_rank_loss(right, weak, torch.zeros_like(positive)) == 0
+
+
 def test_rpn_loss_is_small_for_the_right_outputs_only():
     anchor_num, size = 5, 5
     anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], size)
@@ -249,6 +269,34 @@ def test_negative_pairs_take_their_search_frame_from_another_sequence(tiny_data)
         PairSampler(sequences[:1], frame_range=5).sample_negative(rng)
 
 
+def test_off_scale_crops_show_the_same_target_smaller_and_larger():
+    style = crop_style(load_spec("siamfc-demo"))
+    frame = _square_frame((160.0, 120.0), side=31)
+    box = np.array([145.0, 105.0, 31.0, 31.0])
+    _, fill = crop_template(style, frame, box)
+    right, _ = crop_search(style, frame, box, fill)
+    wider, _ = crop_search(style, frame, box, fill, stretch=1.2)
+    narrower, _ = crop_search(style, frame, box, fill, stretch=1 / 1.2)
+    sides = [np.sqrt((p[..., 0] > 155).sum()) for p in (wider, right, narrower)]
+    assert sides[0] < sides[1] < sides[2]
+    assert np.allclose(sides[1] / sides[0], 1.2, atol=0.05)
+    assert np.allclose(sides[2] / sides[1], 1.2, atol=0.05)
+
+
+def test_sample_batch_adds_off_scale_twins_only_when_asked(tiny_data):
+    sampler = PairSampler(read_folder(tiny_data), frame_range=5)
+    style = crop_style(load_spec("siamfc-demo"))
+    plain = sample_batch(sampler, style, Augment(shift=4.0), 3, np.random.default_rng(2))
+    again = sample_batch(sampler, style, Augment(shift=4.0), 3, np.random.default_rng(2))
+    assert plain.x_off is None and torch.equal(plain.x, again.x)  # no extra draws without it
+    twins = sample_batch(sampler, style, Augment(shift=4.0, off_scale=(1.1, 1.2)), 3,
+                         np.random.default_rng(2))
+    size = style.search_size
+    assert twins.x_off.shape == (3, 2, 3, size, size)
+    assert torch.equal(twins.x[0], plain.x[0])  # the first pair is drawn before any ratio
+    assert not torch.equal(twins.x_off[:, 0], twins.x) and not torch.equal(twins.x_off[:, 1], twins.x)
+
+
 # ----------------------------------------------------------------------------- loop and files
 
 
@@ -300,6 +348,15 @@ def test_a_few_steps_on_one_batch_lower_the_loss(tracker, tiny_data, monkeypatch
     assert result.history[-1].loss < 0.5 * result.history[0].loss
 
 
+def test_siamfc_training_with_scale_rank_adds_the_scale_loss(tiny_data):
+    config = TrainConfig(epochs=1, pairs_per_epoch=4, batch_size=2, warmup_steps=1, scale_rank=2.0)
+    result = train(load_spec("siamfc-demo"), read_folder(tiny_data), config)
+    parts = result.history[0].parts
+    assert set(parts) == {"logistic", "scale"} and parts["scale"] > 0
+    assert np.isclose(result.history[0].loss, parts["logistic"] + 2.0 * parts["scale"], rtol=1e-5)
+    assert result.info["config"]["scale_rank"] == 2.0
+
+
 def test_siamfc_training_starts_from_the_random_init_trackers_network():
     """Fine-tuning starts where ``--random-init`` stands, so it is compared with its own start."""
     from siambench.trackers.registry import create_tracker
@@ -342,13 +399,18 @@ def test_train_refuses_other_adapters_and_the_demo_test_set():
         load_sequences(data="x", dataset="otb2015")
     with pytest.raises(SiambenchError, match="unknown init"):
         TrainConfig(init="imagenet").validate()
+    with pytest.raises(SiambenchError, match="scale-rank"):
+        TrainConfig(scale_rank=1.0, off_scale=(0.9, 1.2)).validate()
+    with pytest.raises(SiambenchError, match="'siamfc' adapter"):
+        train(load_spec("siamrpnpp-alex-demo"), [], TrainConfig(scale_rank=1.0))
 
 
-@pytest.mark.parametrize(("tracker", "key", "lr"), [
-    ("siamrpnpp-alex-demo", "rpn_head.cls.head.3.weight", 1e-3),
-    ("siamfc-demo", "backbone.conv5.0.weight", 1e-4),  # fine-tuning its random twin: small steps
+@pytest.mark.parametrize(("tracker", "key", "lr", "extra"), [
+    ("siamrpnpp-alex-demo", "rpn_head.cls.head.3.weight", 1e-3, []),
+    # fine-tuning its random twin: small steps; and its scale choice
+    ("siamfc-demo", "backbone.conv5.0.weight", 1e-4, ["--scale-rank", "3"]),
 ])
-def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key, lr):
+def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key, lr, extra):
     from click.testing import CliRunner
 
     from siambench.cli import cli
@@ -358,13 +420,14 @@ def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key
     result = CliRunner().invoke(cli, [
         "train", "--tracker", tracker, "--data", str(tiny_data), "--epochs", "1",
         "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
-        "--negatives", "0.5",
+        "--negatives", "0.5", *extra,
     ])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1: loss" in result.output and out.is_file()
     assert key in read_checkpoint(out)
     config = torch.load(out, weights_only=True)["siambench_training"]["config"]
     assert config["lr"] == lr and config["negatives"] == 0.5
+    assert config["scale_rank"] == (3.0 if extra else 0.0)
 
 
 def test_packaged_demo_weights_resolve_and_are_small():

@@ -46,6 +46,9 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
               show_default=True,
               help="Fraction of negative pairs: the search region comes from another sequence and "
                    "holds an object that is not the template's (DaSiamRPN's hard negatives).")
+@click.option("--scale-rank", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="SiamFC: weight of a loss that ranks the right scale's peak above the same "
+                   "region cut 8-30%% wider or narrower (the tracker's scale choice); 0: off.")
 @click.option("--init", type=click.Choice(["tracker-random", "seeded"]), default=None,
               help="Start from the random-init tracker's network or fresh seeded weights "
                    "(default: siamfc tracker-random, siamrpn seeded).")
@@ -65,8 +68,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
                   pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
                   scale_jitter: float | None, search_size: int | None, frame_range: int,
-                  negatives: float, init: str | None, batchnorm: str | None, seed: int, device: str,
-                  threads: int | None, out: Path | None, full_precision: bool) -> None:
+                  negatives: float, scale_rank: float, init: str | None, batchnorm: str | None,
+                  seed: int, device: str, threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
 
     Without --data or --dataset, a synthetic training set is rendered into the cache (seeded
@@ -91,8 +94,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
                          lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
-                         search_size=search_size, negatives=negatives, init=init,
-                         batchnorm=batchnorm, seed=seed)
+                         search_size=search_size, negatives=negatives, scale_rank=scale_rank,
+                         init=init, batchnorm=batchnorm, seed=seed)
     config.validate()
     recipe = SyntheticSet()
     if synth_seed is not None or synth_sequences is not None:

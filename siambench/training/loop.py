@@ -14,6 +14,14 @@ with a small learning rate improves on that start, where training from scratch f
 hundred steps ended below it. SiamRPN starts from fresh weights drawn from `seed` (its random
 regression branch is useless anyway) with BatchNorm in training mode.
 
+With ``scale_rank > 0`` SiamFC also learns the decision its scale search makes: each search
+region is cut again, 8-30% wider and narrower about the same target position
+(`off_scale`), and a cross-entropy over the three crops' highest responses on the target's
+cells (:func:`siambench.training.losses.scale_rank_loss`), weighted by `scale_rank`, asks the
+right scale to peak highest. The logistic loss alone never compares scales: it scores each
+crop's map on its own, so a network trained by it alone peaks about as high on a target 10%
+too large or too small and the tracker's size follows the target late.
+
 With ``negatives > 0`` that fraction of the pairs are negative pairs (the search region from
 another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`).
 
@@ -88,6 +96,8 @@ class TrainConfig:
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
     radius: float = 16.0  # SiamFC positive radius, crop pixels
+    scale_rank: float = 0.0  # SiamFC: weight of the scale-choice loss (0: off)
+    off_scale: tuple[float, float] = (1.08, 1.3)  # its off-scale side ratios (log-uniform)
     reg_weight: float = 1.2  # SiamRPN lambda (pysot LOC_WEIGHT)
     init: str | None = None  # None: the family's default (DEFAULT_INIT)
     batchnorm: str | None = None  # None: the family's default (DEFAULT_BATCHNORM)
@@ -107,6 +117,8 @@ class TrainConfig:
             raise SiambenchError(f"--negatives must be in [0, 1), got {self.negatives}")
         if self.seed < 0:
             raise SiambenchError(f"the seed must be >= 0, got {self.seed}")
+        if self.scale_rank < 0 or not 1 < self.off_scale[0] <= self.off_scale[1]:
+            raise SiambenchError("--scale-rank must be >= 0 and the off-scale ratios > 1, low first")
         if self.init is not None and self.init not in INITS:
             raise SiambenchError(f"unknown init {self.init!r}; known: {', '.join(INITS)}")
         if self.batchnorm is not None and self.batchnorm not in BATCHNORM_MODES:
@@ -151,6 +163,7 @@ class SiamFCTask:
         self.stride = cfg.total_stride
         self.exemplar_size, self.instance_size = cfg.exemplar_size, cfg.instance_size
         self.radius = config.radius
+        self.scale_rank = config.scale_rank
 
     def build(self) -> nn.Module:
         from siambench.models.siamfc import siamfc_alexnet
@@ -171,9 +184,16 @@ class SiamFCTask:
         response = model(batch.z.to(device), batch.x.to(device))
         labels, weights = targets.siamfc_labels(batch.boxes[:, :2], response.size(-1), self.stride,
                                                 self.radius, batch.negative)
-        loss = losses.logistic_loss(response, torch.from_numpy(labels).to(device),
-                                    torch.from_numpy(weights).to(device))
-        return loss, {}
+        labels = torch.from_numpy(labels).to(device)
+        loss = losses.logistic_loss(response, labels, torch.from_numpy(weights).to(device))
+        if batch.x_off is None or not self.scale_rank:
+            return loss, {}
+        b, _, c, s, _ = batch.x_off.shape
+        off = model(batch.z.to(device).repeat_interleave(2, dim=0),
+                    batch.x_off.to(device).reshape(2 * b, c, s, s)).reshape(b, 2, *response.shape[-2:])
+        positive = (labels > 0) & torch.from_numpy(~batch.negative).to(device)[:, None, None, None]
+        rank = losses.scale_rank_loss(response, off, positive)
+        return loss + self.scale_rank * rank, {"logistic": loss.item(), "scale": rank.item()}
 
 
 class SiamRPNTask:
@@ -282,7 +302,10 @@ def train(
         scale_jitter=(DEFAULT_SCALE_JITTER[style.family] if config.scale_jitter is None
                       else config.scale_jitter),
         negatives=config.negatives,
+        off_scale=config.off_scale if config.scale_rank > 0 else None,
     )
+    if config.scale_rank > 0 and style.family != "siamfc":
+        raise SiambenchError("--scale-rank trains SiamFC's scale choice; it needs the 'siamfc' adapter")
     sampler = PairSampler(sequences, config.frame_range)
     rng = np.random.default_rng(config.seed)
     init = config.init or DEFAULT_INIT[style.family]

@@ -67,3 +67,22 @@ def rpn_loss(
     l_cls = rpn_classification_loss(logits, labels)
     l_reg = rpn_regression_loss(deltas, targets, weights)
     return l_cls + reg_weight * l_reg, {"cls": l_cls.item(), "reg": l_reg.item()}
+
+
+def scale_rank_loss(response: torch.Tensor, off_scale: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """SiamFC's scale choice as a three-way classification: cross-entropy of the right scale
+    against the off-scale crops, each scored by its highest response on the target's cells.
+
+    response (B, 1, H, W): the search crop at the target's scale; off_scale (B, 2, H, W): the
+    same region cut wider and narrower; positive (B, 1, H, W) bool: the cells on the target.
+    The tracker keeps the scale whose map peaks highest, so this is the decision it makes;
+    samples without a positive cell (negative pairs, targets off the map) are left out.
+    """
+    maps = torch.cat([response, off_scale], dim=1).flatten(2)  # (B, 3, H*W)
+    mask = positive.flatten(1)[:, None, :].expand_as(maps)
+    peaks = maps.masked_fill(~mask, float("-inf")).amax(dim=2)  # (B, 3)
+    keep = positive.flatten(1).any(dim=1)
+    if not keep.any():
+        return response.new_zeros(())
+    target = torch.zeros(int(keep.sum()), dtype=torch.long, device=response.device)
+    return F.cross_entropy(peaks[keep], target)

@@ -13,6 +13,10 @@ augmentations move the search region:
   (pysot's SEARCH.SCALE, siamfc-pytorch's stretch), so the target's size varies around the
   size the context normalisation gives it.
 
+With *off-scale twins* (for SiamFC's scale-choice loss) each search region is cut twice more,
+``r`` times wider and ``r`` times narrower about the same target position, ``r`` drawn
+log-uniformly in a range: the same target, ``r`` times smaller and larger.
+
 The target's box is returned in search-crop pixels relative to the crop centre, where the
 trackers decode their outputs.
 
@@ -235,6 +239,8 @@ class Augment:
     shift: float = 0.0  # search-crop pixels, per axis
     scale_jitter: float = 0.0
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
+    # off-scale twins of each search crop: side ratios drawn log-uniformly in this range (None: none)
+    off_scale: tuple[float, float] | None = None
 
 
 @dataclass
@@ -243,13 +249,16 @@ class Batch:
     x: torch.Tensor  # (B, 3, S, S)
     boxes: np.ndarray  # (B, 4) cx, cy, w, h relative to the search crop's centre
     negative: np.ndarray  # (B,) bool: the search region does not hold the template's target
+    # (B, 2, 3, S, S): each search region cut r times wider and r times narrower about the same
+    # target position (the target then looks r times smaller / larger); None without off_scale
+    x_off: torch.Tensor | None = None
 
 
 def sample_batch(
     sampler: PairSampler, style: CropStyle, augment: Augment, size: int, rng: np.random.Generator
 ) -> Batch:
     """`size` random pairs, cropped and augmented."""
-    zs, xs, boxes, negative = [], [], [], []
+    zs, xs, boxes, negative, offs = [], [], [], [], []
     for _ in range(size):
         # no draw at all without negatives, so older commands give the same weights as before
         if augment.negatives > 0 and rng.random() < augment.negatives:
@@ -259,13 +268,22 @@ def sample_batch(
         z, fill = crop_template(style, sampler.frame(pair, "template"), sampler.box(pair, "template"))
         shift = rng.uniform(-augment.shift, augment.shift, 2)
         stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
-        x, box = crop_search(style, sampler.frame(pair, "search"), sampler.box(pair, "search"),
-                             fill, shift, stretch)
+        frame, where = sampler.frame(pair, "search"), sampler.box(pair, "search")
+        x, box = crop_search(style, frame, where, fill, shift, stretch)
+        if augment.off_scale is not None:
+            lo, hi = augment.off_scale
+            ratio = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+            offs.extend(crop_search(style, frame, where, fill, shift, stretch * r)[0]
+                        for r in (ratio, 1.0 / ratio))
         zs.append(z)
         xs.append(x)
         boxes.append(box)
         negative.append(pair.negative)
-    return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool))
+    x_off = None
+    if offs:
+        x_off = _to_tensor(offs).reshape(size, 2, 3, style.search_size, style.search_size)
+    return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool),
+                 x_off)
 
 
 def _to_tensor(patches: list[np.ndarray]) -> torch.Tensor:
