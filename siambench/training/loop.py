@@ -191,8 +191,8 @@ class SiamFCTask:
         b, _, c, s, _ = batch.x_off.shape
         off = model(batch.z.to(device).repeat_interleave(2, dim=0),
                     batch.x_off.to(device).reshape(2 * b, c, s, s)).reshape(b, 2, *response.shape[-2:])
-        positive = (labels > 0) & torch.from_numpy(~batch.negative).to(device)[:, None, None, None]
-        rank = losses.scale_rank_loss(response, off, positive)
+        # siamfc_labels already gives negative pairs no positive cell, so they drop out here
+        rank = losses.scale_rank_loss(response, off, labels > 0)
         return loss + self.scale_rank * rank, {"logistic": loss.item(), "scale": rank.item()}
 
 
