@@ -48,7 +48,7 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
                    "holds an object that is not the template's (DaSiamRPN's hard negatives).")
 @click.option("--scale-rank", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="SiamFC: weight of a loss that ranks the right scale's peak above the same "
-                   "region cut 8-30%% wider or narrower (the tracker's scale choice); 0: off.")
+                   "region cut 8-30% wider or narrower (the tracker's scale choice); 0: off.")
 @click.option("--init", type=click.Choice(["tracker-random", "seeded"]), default=None,
               help="Start from the random-init tracker's network or fresh seeded weights "
                    "(default: siamfc tracker-random, siamrpn seeded).")
