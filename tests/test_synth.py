@@ -116,6 +116,26 @@ def test_vot_layout_reads_back_with_the_dataset_reader(vot_root):
         assert set(seq.tags) == set(synth.VOT_TAGS)
 
 
+@pytest.mark.parametrize("layout", ["otb", "vot"])
+def test_visible_fractions_are_written_and_agree_with_the_occlusion_tag(layout, otb_root, vot_root):
+    root = vot_root if layout == "vot" else otb_root
+    least = 1.0
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        frames = list((folder / ("color" if layout == "vot" else "img")).glob("*.jpg"))
+        lines = _lines(folder / synth.VISIBLE_FILE)
+        assert len(lines) == len(frames)
+        assert all(re.fullmatch(r"[01]\.\d{3}", line) for line in lines)
+        visible = np.array([float(v) for v in lines])
+        assert np.all((visible >= 0) & (visible <= 1))
+        least = min(least, visible.min())
+        if layout == "vot":
+            hidden = 1.0 - visible
+            tag = np.array([int(v) for v in _lines(folder / "occlusion.tag")], dtype=bool)
+            clear = np.abs(hidden - synth.OCCLUSION_MIN) > 1e-3  # away from the rounding
+            np.testing.assert_array_equal(tag[clear], (hidden >= synth.OCCLUSION_MIN)[clear])
+    assert least < 0.1  # the occlusion scenario hides the target at some frame
+
+
 def test_otb_layout(otb_root):
     width, height = SMALL["size"]
     folders = sorted(p.name for p in otb_root.iterdir() if p.is_dir())
@@ -185,6 +205,36 @@ def test_occlusion_tag_matches_the_pixels_an_occluder_changes():
     assert note.tags["occlusion"].sum() >= 3 and hidden.max() > 0.9  # a full occlusion happens
     assert not note.tags["occlusion"][: synth.CLEAR_FRAMES].any()  # trackers start on a clear view
     assert "OCC" in note.attributes
+
+
+def test_distractor_boxes_frame_the_lookalikes_pixels():
+    """Render the clutter scenario with and without its moving look-alikes: every pixel they
+    change lies in the boxes that distractors.txt records."""
+    config = synth.SynthConfig("otb", 2, seed=0, frames=(12, 12), size=(160, 120))
+    plan, noise = synth.plan_sequence(config, 1)
+    assert plan.scenario == "clutter" and len(plan.distractors) >= 3
+    rendered = [image for image, _ in synth.render_frames(plan, noise)]
+    bare, bare_noise = synth.plan_sequence(config, 1)
+    bare.distractors = []
+    without = [image for image, _ in synth.render_frames(bare, bare_noise)]
+    note = synth.annotate(plan, np.zeros(plan.n))
+    assert note.distractors.shape == (plan.n, len(plan.distractors), 4)
+    for t, (image, clear) in enumerate(zip(rendered, without, strict=True)):
+        moved = np.abs(image.astype(int) - clear.astype(int)).max(axis=2) > 12
+        inside = np.zeros_like(moved)
+        for x, y, w, h in note.distractors[t]:
+            inside[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = True
+        assert moved[inside].mean() > 0.3 and moved[~inside].mean() < 0.005
+
+
+def test_distractors_file_lists_every_lookalike_per_frame(otb_root, vot_root):
+    for root, image_folder in ((otb_root, "img"), (vot_root, "color")):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            frames = list((folder / image_folder).glob("*.jpg"))
+            rows = [[int(v) for v in line.split(",")] for line in _lines(folder / synth.DISTRACTORS_FILE)]
+            assert len(rows) == len(frames) and len({len(r) for r in rows}) == 1
+            assert len(rows[0]) % 4 == 0 and len(rows[0]) >= 4  # every scenario has a look-alike
+            assert all(w > 0 and h > 0 for r in rows for w, h in zip(r[2::4], r[3::4], strict=True))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

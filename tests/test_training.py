@@ -106,6 +106,25 @@ def test_negative_pairs_have_no_positive_cell_or_anchor():
     assert np.all(weights == 0)
 
 
+def test_lookalike_anchors_are_the_first_negatives_and_the_target_keeps_its_positives():
+    anchors = ops.generate_anchors(8, [0.33, 0.5, 1, 2, 3], [8], 17)
+    box = np.array([-40.0, 8.0, 56.0, 60.0])
+    look = np.array([2.0, -3.0, 60.0, 58.0])
+    plain, _, _ = targets.anchor_targets(anchors, box, np.random.default_rng(0))
+    labels, _, weights = targets.anchor_targets(anchors, box, np.random.default_rng(0), lookalike=look)
+    on_look = np.argsort(-targets.iou_with(anchors, look), kind="stable")[:16]
+    assert np.all(labels[on_look] == 0)  # the 16 anchors that match it best, all sampled
+    assert not np.all(plain[on_look] == 0)  # which random sampling does not do
+    np.testing.assert_array_equal(labels == 1, plain == 1)
+    assert np.sum(labels == 0) + np.sum(labels == 1) == 64
+    assert weights[labels == 1] == pytest.approx(1.0 / np.sum(labels == 1))
+    # a look-alike on the target: no anchor of the target becomes a negative
+    labels, _, _ = targets.anchor_targets(anchors, box, np.random.default_rng(0), lookalike=box)
+    assert np.all(labels[targets.iou_with(anchors, box) >= 0.3] != 0)
+    nan, _, _ = targets.anchor_targets(anchors, box, np.random.default_rng(0), lookalike=np.full(4, np.nan))
+    np.testing.assert_array_equal(nan, plain)
+
+
 # ----------------------------------------------------------------------------- losses
 
 
@@ -250,6 +269,112 @@ def test_pair_sampler_stays_in_range_and_skips_unusable_frames(tiny_data):
         assert abs(pair.template - pair.search) <= 1
         if sampler.sequences[pair.sequence] is seq:
             assert {pair.template, pair.search} <= {0, 1, 4, 5}
+
+
+def test_frames_where_occluders_hide_the_target_are_not_trained_on(tiny_data):
+    sequences = read_folder(tiny_data)
+    seq = next(s for s in sequences if s.name == "Occlusion1")
+    written = [float(v) for v in (tiny_data / "Occlusion1" / "visible.txt").read_text().split()]
+    np.testing.assert_array_equal(seq.visible, written)
+    hidden = set(np.flatnonzero(seq.visible < 0.5).tolist())
+    partly = set(np.flatnonzero((seq.visible >= 0.5) & (seq.visible < 1)).tolist())
+    assert hidden and partly  # this tiny set has a hidden frame and a partly hidden one
+    assert hidden <= set(usable_frames(seq).tolist())  # 0 (the function's default) keeps all
+    assert hidden.isdisjoint(usable_frames(seq, 0.5).tolist())
+    assert partly <= set(usable_frames(seq, 0.5).tolist())
+    sampler = PairSampler(sequences, frame_range=5, min_visible=0.5)
+    rng = np.random.default_rng(0)
+    drawn = set()
+    for _ in range(200):
+        pair = sampler.sample(rng)
+        if sampler.sequences[pair.sequence] is seq:
+            drawn |= {pair.template, pair.search}
+    assert drawn and drawn.isdisjoint(hidden)
+    with pytest.raises(SiambenchError, match="least visible"):
+        PairSampler(sequences, frame_range=5, min_visible=1.5)
+    with pytest.raises(SiambenchError, match="--min-visible"):
+        TrainConfig(min_visible=-0.1).validate()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("1.0\n0.5\n1.2\n", r"visible\.txt:3: expected the visible fraction .* got 1\.2"),
+    ("1.0\nnan\n", r"visible\.txt:2: expected the visible fraction"),
+    ("1.0\n0.5\n", r"visible\.txt: expected 6 values \(one per frame of the ground truth\), got 2"),
+    ("1.0\nhalf\n", r"visible\.txt:2: expected numbers"),
+])
+def test_a_bad_visible_file_is_named_with_what_was_expected(tiny_data, tmp_path, text, message):
+    import shutil
+
+    from siambench.errors import InputError
+
+    copy = tmp_path / "data"
+    shutil.copytree(tiny_data, copy)
+    (copy / "Clutter1" / "visible.txt").write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_folder(copy)
+
+
+def test_visible_fractions_must_match_a_hand_made_sequence(tiny_data):
+    seq = read_folder(tiny_data)[0]
+    seq.visible = seq.visible[:-1]
+    with pytest.raises(SiambenchError, match="5 visible fractions for 6 frames"):
+        usable_frames(seq, 0.5)
+
+
+def test_lookalike_pairs_centre_the_search_region_on_a_lookalike(tiny_data):
+    sequences = read_folder(tiny_data)
+    for seq in sequences:
+        written = np.array([[float(v) for v in line.split(",")] for line in
+                            (tiny_data / seq.name / "distractors.txt").read_text().splitlines()])
+        np.testing.assert_array_equal(seq.distractors, written.reshape(len(seq.groundtruth), -1, 4))
+    sampler = PairSampler(sequences, frame_range=5)
+    rng = np.random.default_rng(3)
+    pairs = [sampler.sample_lookalike(rng) for _ in range(40)]
+    chosen = [p for p in pairs if p.lookalike is not None]
+    assert len(chosen) > 20 and not any(p.negative for p in pairs)
+    for pair in chosen:
+        seq = sampler.sequences[pair.sequence]
+        target = axis_aligned(seq.groundtruth[pair.search])
+        look = sampler.lookalike_box(pair)
+        gap = np.hypot(*(look[:2] + look[2:] / 2 - target[:2] - target[2:] / 2))
+        assert gap >= (target[2] + target[3]) / 2 - 1  # apart from the target
+
+    style = crop_style(load_spec("siamfc-demo"))
+    batch = sample_batch(sampler, style, Augment(shift=4.0, lookalikes=0.9), 12, np.random.default_rng(4))
+    rows = np.flatnonzero(np.isfinite(batch.lookalikes[:, 0]))
+    assert 0 < len(rows) < 12
+    # the look-alike sits within the shift of the centre, the target where the two lie apart
+    assert np.all(np.abs(batch.lookalikes[rows, :2]) <= 4.0)
+    assert np.all(np.hypot(*(batch.boxes[rows, :2] - batch.lookalikes[rows, :2]).T) >=
+                  (batch.boxes[rows, 2] + batch.boxes[rows, 3]) / 2 - 2)
+    plain = sample_batch(sampler, style, Augment(shift=4.0), 3, np.random.default_rng(4))
+    assert np.isnan(plain.lookalikes).all()
+
+    bare = read_folder(tiny_data)
+    for seq in bare:
+        seq.distractors = None
+    with pytest.raises(SiambenchError, match="distractors.txt"):
+        PairSampler(bare, frame_range=5).sample_lookalike(rng)
+    with pytest.raises(SiambenchError, match="--lookalikes"):
+        TrainConfig(lookalikes=0.6, negatives=0.4).validate()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("1,2,3\n1,2,3\n", r"distractors\.txt:1: expected x,y,w,h for each look-alike"),
+    ("1,2,3,4\n1,2,3,4,5,6,7,8\n", r"distractors\.txt:2: expected 4 values like the first line, got 8"),
+    ("1,2,3,4\n" * 5, r"distractors\.txt: expected 6 lines \(one per frame of the ground truth\), got 5"),
+    ("1,2,3,4\n" * 5 + "1,2,0,4\n", r"distractors\.txt:6: expected finite boxes with positive width"),
+])
+def test_a_bad_distractors_file_is_named_with_what_was_expected(tiny_data, tmp_path, text, message):
+    import shutil
+
+    from siambench.errors import InputError
+
+    copy = tmp_path / "data"
+    shutil.copytree(tiny_data, copy)
+    (copy / "Occlusion1" / "distractors.txt").write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_folder(copy)
 
 
 def test_negative_pairs_take_their_search_frame_from_another_sequence(tiny_data):
@@ -420,13 +545,14 @@ def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key
     result = CliRunner().invoke(cli, [
         "train", "--tracker", tracker, "--data", str(tiny_data), "--epochs", "1",
         "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
-        "--negatives", "0.5", *extra,
+        "--negatives", "0.25", "--lookalikes", "0.25", "--min-visible", "0.7", *extra,
     ])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1: loss" in result.output and out.is_file()
     assert key in read_checkpoint(out)
     config = torch.load(out, weights_only=True)["siambench_training"]["config"]
-    assert config["lr"] == lr and config["negatives"] == 0.5
+    assert config["lr"] == lr and config["negatives"] == 0.25 and config["lookalikes"] == 0.25
+    assert config["min_visible"] == 0.7
     assert config["scale_rank"] == (3.0 if extra else 0.0)
 
 

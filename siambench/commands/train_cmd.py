@@ -42,10 +42,18 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
                    "spec's instance size, siamrpn 255 as pysot).")
 @click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
               help="Most frames between a pair's template and search frames.")
+@click.option("--min-visible", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="Leave out frames where occluders hide more of the target than this leaves "
+                   "(where the data record it: the synthetic sets' visible.txt); 0 keeps them all.")
 @click.option("--negatives", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
               show_default=True,
               help="Fraction of negative pairs: the search region comes from another sequence and "
                    "holds an object that is not the template's (DaSiamRPN's hard negatives).")
+@click.option("--lookalikes", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
+              show_default=True,
+              help="Fraction of pairs whose search region is centred on a look-alike of the target "
+                   "in the same frame, which must not be taken for it (DaSiamRPN's distractor-aware "
+                   "negatives; needs recorded look-alikes: the synthetic sets' distractors.txt).")
 @click.option("--scale-rank", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="SiamFC: weight of a loss that ranks the right scale's peak above the same "
                    "region cut 8-30% wider or narrower (the tracker's scale choice); 0: off.")
@@ -68,7 +76,7 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
                   pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
                   scale_jitter: float | None, search_size: int | None, frame_range: int,
-                  negatives: float, scale_rank: float, init: str | None, batchnorm: str | None,
+                  min_visible: float, negatives: float, lookalikes: float, scale_rank: float, init: str | None, batchnorm: str | None,
                   seed: int, device: str, threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
 
@@ -94,7 +102,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
                          lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
-                         search_size=search_size, negatives=negatives, scale_rank=scale_rank,
+                         search_size=search_size, min_visible=min_visible, negatives=negatives,
+                         lookalikes=lookalikes, scale_rank=scale_rank,
                          init=init, batchnorm=batchnorm, seed=seed)
     config.validate()
     recipe = SyntheticSet()

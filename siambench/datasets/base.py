@@ -53,6 +53,12 @@ class Sequence:
     tags: dict[str, np.ndarray] = field(default_factory=dict)  # VOT per-frame 0/1 tags
     attributes: list[str] = field(default_factory=list)  # OTB per-sequence attributes
     absent: np.ndarray | None = None  # per frame, 1 where the target is not visible
+    # per frame, the fraction of the target that is not occluded, where the data record it
+    # (synthetic sets); training skips mostly hidden frames, scoring does not read it
+    visible: np.ndarray | None = None
+    # (N, K, 4) x, y, w, h of K look-alike objects per frame, where the data record them
+    # (synthetic sets); training may centre search regions on them (hard negatives)
+    distractors: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.groundtruth)

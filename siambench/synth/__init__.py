@@ -22,6 +22,10 @@ OTB layout (``layout="otb"``; the ``demo`` dataset)::
     <root>/<Seq>/img/0001.jpg ...       frames, numbered from 1
     <root>/<Seq>/groundtruth_rect.txt   x,y,w,h per frame: integers, 0-based, to be used as-is
                                         (like pysot's OTB loader; no -1 shift)
+    <root>/<Seq>/visible.txt            per frame, the fraction of the target's area that no
+                                        occluder hides (0.000-1.000); read by `siambench train`
+    <root>/<Seq>/distractors.txt        per frame, x,y,w,h of each moving look-alike (as the
+                                        ground truth's boxes); read by `siambench train`
 
 VOT layout (``layout="vot"``; the ``demo-vot`` dataset), VOT 2015-2019 style::
 
@@ -31,6 +35,8 @@ VOT layout (``layout="vot"``; the ``demo-vot`` dataset), VOT 2015-2019 style::
     <root>/<seq>/groundtruth.txt        x1,y1,x2,y2,x3,y3,x4,y4 per frame (the rotated rectangle)
     <root>/<seq>/<tag>.tag              one 0/1 per frame: camera_motion, illum_change,
                                         motion_change, size_change, occlusion
+    <root>/<seq>/visible.txt            as in the OTB layout
+    <root>/<seq>/distractors.txt        as in the OTB layout
     <root>/<seq>/sequence               channels.color=color/%08d.jpg, format=default, fps=30,
                                         name=<seq>
 
@@ -58,6 +64,7 @@ from siambench.synth.annotation import (
     BC_FRACTION,
     BC_REACH,
     CAMERA_MOTION_MIN,
+    DISTRACTORS_FILE,
     FM_PIXELS,
     ILLUM_CHANGE_MIN,
     ILLUM_WINDOW,
@@ -71,9 +78,11 @@ from siambench.synth.annotation import (
     SIZE_CHANGE_MIN,
     SIZE_CHANGE_WINDOW,
     SV_RATIO,
+    VISIBLE_FILE,
     VOT_TAGS,
     Annotation,
     annotate,
+    enclosing_boxes,
     light_on_target,
     look_alike_near,
     target_polygons,
@@ -108,6 +117,7 @@ __all__ = [
     "CACHE_ENV",
     "CAMERA_MOTION_MIN",
     "CLEAR_FRAMES",
+    "DISTRACTORS_FILE",
     "DEMO_FOLDERS",
     "DEMO_FRAMES",
     "DEMO_SEED",
@@ -130,6 +140,7 @@ __all__ = [
     "SIZE_CHANGE_MIN",
     "SIZE_CHANGE_WINDOW",
     "SV_RATIO",
+    "VISIBLE_FILE",
     "VOT_TAGS",
     "Annotation",
     "SequencePlan",
@@ -139,6 +150,7 @@ __all__ = [
     "cache_dir",
     "demo_config",
     "demo_path",
+    "enclosing_boxes",
     "ensure_demo",
     "frame_range",
     "generate",

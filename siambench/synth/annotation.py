@@ -27,6 +27,13 @@ MB_PIXELS = 5.0  # length of the motion-blur streak
 IPR_DEGREES = 20.0  # rotation away from the first frame's angle
 BC_REACH, BC_FRACTION = 0.75, 0.2  # a look-alike near the target in this share of frames
 LR_PIXELS = 400.0  # OTB's tr: ground-truth box area
+#: Per sequence: the fraction of the target left visible by occluders, one line per frame. The
+#: ground truth keeps the box of a hidden target (OTB's convention), so a trainer needs this to
+#: tell a target from the occluder in front of it.
+VISIBLE_FILE = "visible.txt"
+#: Per sequence: the boxes of the moving look-alikes, one line per frame, x,y,w,h for each (in
+#: a fixed order, as groundtruth_rect.txt writes the target's), for training on hard negatives.
+DISTRACTORS_FILE = "distractors.txt"
 
 
 @dataclass
@@ -36,10 +43,17 @@ class Annotation:
     tags: dict[str, np.ndarray]  # VOT_TAGS -> (N,) 0/1
     attributes: list[str]  # OTB attributes, in OTB_ATTRIBUTES order
     hidden: np.ndarray  # (N,) fraction of the target hidden by occluders
+    distractors: np.ndarray  # (N, K, 4) integer x, y, w, h of the K moving look-alikes
+
+    @property
+    def visible(self) -> np.ndarray:
+        """(N,) fraction of the target that no occluder hides."""
+        return np.clip(1.0 - self.hidden, 0.0, 1.0)
 
 
 def target_polygons(target: Sprite) -> np.ndarray:
-    """The rotated rectangle's corners, in order around it: (N, 8) x1, y1, ..., x4, y4."""
+    """The rotated rectangle's corners, in order around it: (N, 8) x1, y1, ..., x4, y4 (of the
+    target or of any other sprite)."""
     half_w = target.size[0] * target.scale / 2
     half_h = target.size[1] * target.scale / 2
     theta = np.radians(target.angle)
@@ -51,15 +65,23 @@ def target_polygons(target: Sprite) -> np.ndarray:
     return np.stack(corners, axis=1)
 
 
-def annotate(plan: SequencePlan, hidden: np.ndarray) -> Annotation:
-    """Ground truth, per-frame VOT tags and OTB attributes from the plan and the render."""
-    polygons = target_polygons(plan.target)
+def enclosing_boxes(polygons: np.ndarray) -> np.ndarray:
+    """(N, 4) integer x, y, w, h of the axis-aligned box around each (N, 8) polygon, corners
+    rounded to whole pixels."""
     xs, ys = polygons[:, 0::2], polygons[:, 1::2]
     left, top = np.rint(xs.min(axis=1)), np.rint(ys.min(axis=1))
     boxes = np.stack(
         [left, top, np.rint(xs.max(axis=1)) - left, np.rint(ys.max(axis=1)) - top], axis=1
     )
-    boxes = boxes.astype(np.int64)
+    return boxes.astype(np.int64)
+
+
+def annotate(plan: SequencePlan, hidden: np.ndarray) -> Annotation:
+    """Ground truth, per-frame VOT tags and OTB attributes from the plan and the render."""
+    polygons = target_polygons(plan.target)
+    boxes = enclosing_boxes(polygons)
+    distractors = np.stack([enclosing_boxes(target_polygons(d)) for d in plan.distractors], axis=1) \
+        if plan.distractors else np.zeros((plan.n, 0, 4), np.int64)
     target, u = plan.target, plan.unit
 
     def change(values: np.ndarray, window: int) -> np.ndarray:
@@ -95,7 +117,7 @@ def annotate(plan: SequencePlan, hidden: np.ndarray) -> Annotation:
         "LR": bool(np.any(boxes[:, 2] * boxes[:, 3] < LR_PIXELS)),
     }
     attributes = [name for name in OTB_ATTRIBUTES if found.get(name, False)]
-    return Annotation(polygons, boxes, tags, attributes, hidden)
+    return Annotation(polygons, boxes, tags, attributes, hidden, distractors)
 
 
 def light_on_target(plan: SequencePlan) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from siambench.errors import SiambenchError
-from siambench.synth.annotation import Annotation, annotate
+from siambench.synth.annotation import DISTRACTORS_FILE, VISIBLE_FILE, Annotation, annotate
 from siambench.synth.config import (
     DEMO_FRAMES,
     DEMO_SEED,
@@ -89,6 +89,10 @@ def write_benchmark(
             _write_lines(
                 folder / "groundtruth_rect.txt", (",".join(map(str, b)) for b in note.boxes)
             )
+        _write_lines(folder / VISIBLE_FILE, (f"{v:.3f}" for v in note.visible))
+        if note.distractors.shape[1]:
+            _write_lines(folder / DISTRACTORS_FILE,
+                         (",".join(map(str, row.ravel())) for row in note.distractors))
         names.append(name)
         info.append(
             {

@@ -11,7 +11,7 @@ from siambench import __version__
 from siambench.synth.config import SynthConfig
 
 #: Bumped whenever a change alters the rendered data; a cached demo of another version is redone.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: each sequence's visible.txt and distractors.txt
 MANIFEST = "synth.json"
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from siambench.datasets import Sequence
 from siambench.errors import InputError, SiambenchError
+from siambench.synth.annotation import DISTRACTORS_FILE, VISIBLE_FILE
 
 #: The synthetic training set: seed, number of sequences, frames per sequence.
 TRAIN_SYNTH_SEED = 1
@@ -51,20 +54,69 @@ def synthetic_training_set(recipe: SyntheticSet = SyntheticSet()) -> Path:
 
 def read_folder(folder: str | Path) -> list[Sequence]:
     """Sequences of a folder in the OTB layout (``<Seq>/groundtruth_rect.txt``) or the VOT one
-    (``list.txt`` or ``<seq>/groundtruth.txt``)."""
+    (``list.txt`` or ``<seq>/groundtruth.txt``), with what the synthetic sets record besides
+    (:mod:`siambench.synth`) where a sequence has it: ``visible.txt``, the visible fraction of
+    the target per frame, and ``distractors.txt``, the boxes of its look-alikes."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise InputError(folder, "training data folder not found")
     if any(folder.glob("*/groundtruth_rect.txt")):
         from siambench.datasets.otb import read_otb_folder
 
-        return read_otb_folder(folder)
-    if (folder / "list.txt").is_file() or any(folder.glob("*/groundtruth.txt")):
+        sequences = read_otb_folder(folder)
+    elif (folder / "list.txt").is_file() or any(folder.glob("*/groundtruth.txt")):
         from siambench.datasets.vot import read_vot
 
-        return read_vot(folder)
-    raise InputError(folder, "expected an OTB-layout (<Seq>/groundtruth_rect.txt) or VOT-layout "
-                             "(list.txt, <seq>/groundtruth.txt) folder of sequences")
+        sequences = read_vot(folder)
+    else:
+        raise InputError(folder, "expected an OTB-layout (<Seq>/groundtruth_rect.txt) or VOT-layout "
+                                 "(list.txt, <seq>/groundtruth.txt) folder of sequences")
+    for seq in sequences:
+        path = folder / seq.name / VISIBLE_FILE
+        if path.is_file():
+            seq.visible = read_visibility(path, len(seq.groundtruth))
+        path = folder / seq.name / DISTRACTORS_FILE
+        if path.is_file():
+            seq.distractors = read_distractors(path, len(seq.groundtruth))
+    return sequences
+
+
+def read_visibility(path: Path, frames: int) -> np.ndarray:
+    """A ``visible.txt``: one fraction in [0, 1] per frame, `frames` of them."""
+    from siambench.textio import read_column
+
+    values = read_column(path)
+    bad = np.flatnonzero(~((values >= 0) & (values <= 1)))  # NaN is bad too
+    if len(bad):
+        raise InputError(path, f"expected the visible fraction of the target, in [0, 1], "
+                               f"got {values[bad[0]]:g}", int(bad[0]) + 1)
+    if len(values) != frames:
+        raise InputError(path, f"expected {frames} values (one per frame of the ground truth), "
+                               f"got {len(values)}")
+    return values
+
+
+def read_distractors(path: Path, frames: int) -> np.ndarray:
+    """A ``distractors.txt``: per frame, x,y,w,h of each of K look-alikes; (frames, K, 4)."""
+    from siambench.textio import read_table
+
+    values, counts = read_table(path)
+    width = int(counts[0])
+    bad = np.flatnonzero(counts != width)
+    if width % 4:
+        raise InputError(path, f"expected x,y,w,h for each look-alike (a multiple of 4 values), "
+                               f"got {width}", 1)
+    if len(bad):
+        raise InputError(path, f"expected {width} values like the first line, got {counts[bad[0]]}",
+                         int(bad[0]) + 1)
+    if len(counts) != frames:
+        raise InputError(path, f"expected {frames} lines (one per frame of the ground truth), "
+                               f"got {len(counts)}")
+    boxes = values.reshape(frames, width // 4, 4)
+    bad = np.flatnonzero(~np.isfinite(boxes).all(axis=(1, 2)) | (boxes[..., 2:] <= 0).any(axis=(1, 2)))
+    if len(bad):
+        raise InputError(path, "expected finite boxes with positive width and height", int(bad[0]) + 1)
+    return boxes
 
 
 def load_sequences(

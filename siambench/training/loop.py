@@ -22,8 +22,17 @@ right scale to peak highest. The logistic loss alone never compares scales: it s
 crop's map on its own, so a network trained by it alone peaks about as high on a target 10%
 too large or too small and the tracker's size follows the target late.
 
+Frames in which occluders hide most of the target (below `min_visible` of it, where the data
+say: the synthetic sets' ``visible.txt``) are neither templates nor search frames: their box
+frames the occluder, and training on them teaches the network to follow occluders, which it
+then does at test time (siamfc-pytorch likewise trains only on GOT-10k frames whose
+visibility label is high enough).
+
 With ``negatives > 0`` that fraction of the pairs are negative pairs (the search region from
-another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`).
+another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`). With
+``lookalikes > 0`` that fraction of the pairs centre the search region on a look-alike of the
+target (where the data record them), so the object where the tracker looks first is the wrong
+one: the cells there are negatives, and SiamRPN takes the anchors on it as negatives first.
 
 The optimiser is Adam, its learning rate decaying log-linearly from `lr` to `lr * final_lr`
 after a short linear warm-up (pysot's schedules, shortened to a few hundred steps). Everything
@@ -93,7 +102,9 @@ class TrainConfig:
     shift: float | None = None  # None: the family's default
     scale_jitter: float | None = None
     frame_range: int = 50
+    min_visible: float = 0.5  # frames showing less of the target are not trained on (see above)
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
+    lookalikes: float = 0.0  # fraction of look-alike pairs (search region on a look-alike)
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
     radius: float = 16.0  # SiamFC positive radius, crop pixels
     scale_rank: float = 0.0  # SiamFC: weight of the scale-choice loss (0: off)
@@ -113,8 +124,13 @@ class TrainConfig:
             self.scale_jitter is not None and not 0 <= self.scale_jitter < 1
         ):
             raise SiambenchError("--shift must be >= 0 and --scale-jitter in [0, 1)")
+        if not 0 <= self.min_visible <= 1:
+            raise SiambenchError(f"--min-visible must be in [0, 1], got {self.min_visible}")
         if not 0 <= self.negatives < 1:
             raise SiambenchError(f"--negatives must be in [0, 1), got {self.negatives}")
+        if not 0 <= self.lookalikes < 1 or self.negatives + self.lookalikes >= 1:
+            raise SiambenchError(f"--lookalikes must be in [0, 1) and, with --negatives, leave "
+                                 f"ordinary pairs; got {self.lookalikes} and {self.negatives}")
         if self.seed < 0:
             raise SiambenchError(f"the seed must be >= 0, got {self.seed}")
         if self.scale_rank < 0 or not 1 < self.off_scale[0] <= self.off_scale[1]:
@@ -232,8 +248,9 @@ class SiamRPNTask:
              rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         cls, loc = model(batch.z.to(device), batch.x.to(device))
         anchors = self.anchors(cls.size(-1))
-        made = [targets.anchor_targets(anchors, box, rng, negative=bool(neg))
-                for box, neg in zip(batch.boxes, batch.negative, strict=True)]
+        looks = batch.lookalikes if batch.lookalikes is not None else np.full((len(batch.boxes), 4), np.nan)
+        made = [targets.anchor_targets(anchors, box, rng, negative=bool(neg), lookalike=look)
+                for box, neg, look in zip(batch.boxes, batch.negative, looks, strict=True)]
         labels = torch.from_numpy(np.stack([m[0] for m in made])).to(device)
         deltas = torch.from_numpy(np.stack([m[1] for m in made])).to(device)
         weights = torch.from_numpy(np.stack([m[2] for m in made])).to(device)
@@ -302,11 +319,12 @@ def train(
         scale_jitter=(DEFAULT_SCALE_JITTER[style.family] if config.scale_jitter is None
                       else config.scale_jitter),
         negatives=config.negatives,
+        lookalikes=config.lookalikes,
         off_scale=config.off_scale if config.scale_rank > 0 else None,
     )
     if config.scale_rank > 0 and style.family != "siamfc":
         raise SiambenchError("--scale-rank trains SiamFC's scale choice; it needs the 'siamfc' adapter")
-    sampler = PairSampler(sequences, config.frame_range)
+    sampler = PairSampler(sequences, config.frame_range, config.min_visible)
     rng = np.random.default_rng(config.seed)
     init = config.init or DEFAULT_INIT[style.family]
     batchnorm = config.batchnorm or DEFAULT_BATCHNORM[style.family]

@@ -20,6 +20,13 @@ log-uniformly in a range: the same target, ``r`` times smaller and larger.
 The target's box is returned in search-crop pixels relative to the crop centre, where the
 trackers decode their outputs.
 
+*Look-alike pairs* (DaSiamRPN's distractor-aware training, optional): a fraction of the pairs
+centre their search region on a look-alike of the target in the search frame (where the data
+record them: the synthetic sets' ``distractors.txt``), at the scale the target's size gives, so
+the object at the centre, where the tracker's window favours it, is not the template's. The
+target keeps its positive cells wherever it falls on the map (usually off it); the look-alike's
+box is returned too, so that SiamRPN's sample takes the anchors on it as negatives first.
+
 *Negative pairs* (DaSiamRPN's idea, optional): a fraction of the pairs take their search frame
 from another sequence, cropped around that sequence's target exactly like a positive search
 region. The region then holds an object that is not the template's (in the synthetic sets: a
@@ -152,24 +159,41 @@ def crop_search(
     is placed so that the target's centre lies `shift` crop pixels from the crop's centre.
     """
     image = _colour(style, frame)
-    side = style.context_size(box[2], box[3]) * style.search_size / style.exemplar_size * stretch
-    scale = style.search_size / side
+    scale = search_scale(style, box, stretch)
     center = _center(box) - np.asarray(shift, dtype=np.float64) / scale
-    patch = _crop(style, image, center, side, style.search_size, fill)
+    patch = _crop(style, image, center, style.search_size / scale, style.search_size, fill)
     target = np.array([shift[0], shift[1], box[2] * scale, box[3] * scale], dtype=np.float64)
     return patch, target
+
+
+def search_scale(style: CropStyle, box: np.ndarray, stretch: float = 1.0) -> float:
+    """Search-crop pixels per frame pixel for a target of `box`'s size (region side times
+    `stretch`), as :func:`crop_search` cuts it."""
+    side = style.context_size(box[2], box[3]) * style.search_size / style.exemplar_size * stretch
+    return style.search_size / side
 
 
 # ----------------------------------------------------------------------------- sampling
 
 
-def usable_frames(seq: Sequence) -> np.ndarray:
-    """Indices of the frames whose box is known, visible and not degenerate."""
+def usable_frames(seq: Sequence, min_visible: float = 0.0) -> np.ndarray:
+    """Indices of the frames whose box is known, visible and not degenerate.
+
+    Where the sequence records how much of the target occluders leave visible (``visible``),
+    frames showing less than `min_visible` of it are left out too: their box frames the
+    occluder, which as a template or a positive would teach the network to follow occluders.
+    """
     boxes = np.array([axis_aligned(row) if np.all(np.isfinite(row)) else [np.nan] * 4
                       for row in np.asarray(seq.groundtruth, dtype=np.float64)])
     ok = np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] >= MIN_SIDE) & (boxes[:, 3] >= MIN_SIDE)
     if seq.absent is not None:
         ok &= np.asarray(seq.absent[: len(ok)]) == 0
+    if seq.visible is not None and min_visible > 0:
+        visible = np.asarray(seq.visible, dtype=np.float64)
+        if len(visible) != len(ok):
+            raise SiambenchError(f"sequence {seq.name!r}: {len(visible)} visible fractions for "
+                                 f"{len(ok)} frames of ground truth")
+        ok &= visible >= min_visible
     ok[len(seq.frames):] = False
     return np.flatnonzero(ok)
 
@@ -180,6 +204,7 @@ class Pair:
     template: int  # frame indices
     search: int
     search_sequence: int | None = None  # a negative pair's other sequence (None: `sequence`)
+    lookalike: int | None = None  # a look-alike pair's distractor, centre of the search region
 
     @property
     def negative(self) -> bool:
@@ -187,26 +212,73 @@ class Pair:
 
 
 class PairSampler:
-    """Draws pairs uniformly over sequences, then frames, from a list of sequences."""
+    """Draws pairs uniformly over sequences, then frames, from a list of sequences (the frames
+    :func:`usable_frames` keeps)."""
 
-    def __init__(self, sequences: Seq[Sequence], frame_range: int) -> None:
+    def __init__(self, sequences: Seq[Sequence], frame_range: int, min_visible: float = 0.0) -> None:
         if frame_range < 0:
             raise SiambenchError(f"the frame range must be >= 0, got {frame_range}")
-        usable = [(seq, usable_frames(seq)) for seq in sequences]
+        if not 0 <= min_visible <= 1:
+            raise SiambenchError(f"the least visible fraction must be in [0, 1], got {min_visible}")
+        usable = [(seq, usable_frames(seq, min_visible)) for seq in sequences]
         usable = [(seq, frames) for seq, frames in usable if len(frames) >= 1]
         if not usable:
             raise SiambenchError("no sequence has a frame with a usable box to train on")
         self.sequences = [seq for seq, _ in usable]
         self.frames = [frames for _, frames in usable]
         self.frame_range = frame_range
+        self._lookalike_sequences: list[int] | None = None
 
     def sample(self, rng: np.random.Generator) -> Pair:
         s = int(rng.integers(len(self.sequences)))
+        template, search = self._frames_near(s, rng)
+        return Pair(s, template, search)
+
+    def sample_lookalike(self, rng: np.random.Generator) -> Pair:
+        """A pair whose search region is to be centred on a look-alike (see the module doc).
+
+        The sequence is drawn among those that record look-alikes, the frames as in
+        :meth:`sample`, then one of the look-alikes that stand apart from the target (centres
+        at least the target's mean side apart) with their centre inside the frame; where none
+        does, the pair stays an ordinary one.
+        """
+        with_lookalikes = self._with_lookalikes()
+        if not with_lookalikes:
+            raise SiambenchError("look-alike pairs need sequences that record their look-alikes "
+                                 "(the synthetic sets' distractors.txt); none here does")
+        s = with_lookalikes[int(rng.integers(len(with_lookalikes)))]
+        template, search = self._frames_near(s, rng)
+        seq = self.sequences[s]
+        boxes = np.asarray(seq.distractors[search], dtype=np.float64)
+        target = axis_aligned(seq.groundtruth[search])
+        centres = boxes[:, :2] + (boxes[:, 2:] - 1) / 2
+        apart = np.hypot(*(centres - _center(target)).T) >= (target[2] + target[3]) / 2
+        inside = (centres[:, 0] >= 0) & (centres[:, 1] >= 0)
+        if seq.width and seq.height:
+            inside &= (centres[:, 0] < seq.width) & (centres[:, 1] < seq.height)
+        choices = np.flatnonzero(apart & inside)
+        if not len(choices):
+            return Pair(s, template, search)
+        return Pair(s, template, search, lookalike=int(choices[rng.integers(len(choices))]))
+
+    def _with_lookalikes(self) -> list[int]:
+        if self._lookalike_sequences is None:
+            self._lookalike_sequences = [
+                i for i, seq in enumerate(self.sequences)
+                if seq.distractors is not None and np.asarray(seq.distractors).shape[1] > 0
+            ]
+        return self._lookalike_sequences
+
+    def _frames_near(self, s: int, rng: np.random.Generator) -> tuple[int, int]:
         frames = self.frames[s]
         template = int(frames[rng.integers(len(frames))])
         near = frames[np.abs(frames - template) <= self.frame_range]
-        search = int(near[rng.integers(len(near))])
-        return Pair(s, template, search)
+        return template, int(near[rng.integers(len(near))])
+
+    def lookalike_box(self, pair: Pair) -> np.ndarray:
+        """The (x, y, w, h) frame box of a look-alike pair's look-alike in its search frame."""
+        return np.asarray(self.sequences[pair.sequence].distractors[pair.search][pair.lookalike],
+                          dtype=np.float64)
 
     def sample_negative(self, rng: np.random.Generator) -> Pair:
         """A template from one sequence and a search frame from another (see the module doc)."""
@@ -239,6 +311,7 @@ class Augment:
     shift: float = 0.0  # search-crop pixels, per axis
     scale_jitter: float = 0.0
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
+    lookalikes: float = 0.0  # fraction of look-alike pairs (search region on a look-alike)
     # off-scale twins of each search crop: side ratios drawn log-uniformly in this range (None: none)
     off_scale: tuple[float, float] | None = None
 
@@ -249,6 +322,9 @@ class Batch:
     x: torch.Tensor  # (B, 3, S, S)
     boxes: np.ndarray  # (B, 4) cx, cy, w, h relative to the search crop's centre
     negative: np.ndarray  # (B,) bool: the search region does not hold the template's target
+    # (B, 4) cx, cy, w, h (relative to the crop centre) of the look-alike a look-alike pair's
+    # region is centred on; NaN rows for the other pairs
+    lookalikes: np.ndarray | None = None
     # (B, 2, 3, S, S): each search region cut r times wider and r times narrower about the same
     # target position (the target then looks r times smaller / larger); None without off_scale
     x_off: torch.Tensor | None = None
@@ -259,16 +335,26 @@ def sample_batch(
 ) -> Batch:
     """`size` random pairs, cropped and augmented."""
     zs, xs, boxes, negative, offs = [], [], [], [], []
-    for _ in range(size):
-        # no draw at all without negatives, so older commands give the same weights as before
+    hard = np.full((size, 4), np.nan)
+    for i in range(size):
+        # no draw at all without negatives or look-alikes, so older commands give the same
+        # weights as before
         if augment.negatives > 0 and rng.random() < augment.negatives:
             pair = sampler.sample_negative(rng)
+        elif augment.lookalikes > 0 and rng.random() < augment.lookalikes:
+            pair = sampler.sample_lookalike(rng)
         else:
             pair = sampler.sample(rng)
         z, fill = crop_template(style, sampler.frame(pair, "template"), sampler.box(pair, "template"))
         shift = rng.uniform(-augment.shift, augment.shift, 2)
         stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
         frame, where = sampler.frame(pair, "search"), sampler.box(pair, "search")
+        if pair.lookalike is not None:
+            # the region moves onto the look-alike: the target sits that far from its centre
+            look = sampler.lookalike_box(pair)
+            scale = search_scale(style, where, stretch)
+            shift = shift + (_center(where) - _center(look)) * scale
+            hard[i] = [*(_center(look) - _center(where)) * scale + shift, *look[2:] * scale]
         x, box = crop_search(style, frame, where, fill, shift, stretch)
         if augment.off_scale is not None:
             lo, hi = augment.off_scale
@@ -283,7 +369,7 @@ def sample_batch(
     if offs:
         x_off = _to_tensor(offs).reshape(size, 2, 3, style.search_size, style.search_size)
     return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool),
-                 x_off)
+                 lookalikes=hard, x_off=x_off)
 
 
 def _to_tensor(patches: list[np.ndarray]) -> torch.Tensor:

@@ -14,7 +14,9 @@ up to 64. Positive anchors regress the normalised offsets
 ``dx = (Tx - Ax) / Aw, dy = (Ty - Ay) / Ah, dw = ln(Tw / Aw), dh = ln(Th / Ah)``.
 In a negative pair no anchor is positive: the anchors that would have matched the object in
 the region (IoU >= 0.3, the best 16 at most) become negatives, the hard ones, and random others fill the
-sample; nothing is regressed.
+sample; nothing is regressed. In a look-alike pair (the region centred on a look-alike) the
+target keeps its positives, and the anchors that would match the look-alike, but not the target,
+are the first negatives in the same way.
 """
 
 from __future__ import annotations
@@ -109,12 +111,14 @@ class AnchorRule:
 
 def anchor_targets(
     anchors: np.ndarray, box: np.ndarray, rng: np.random.Generator, rule: AnchorRule = AnchorRule(),
-    negative: bool = False,
+    negative: bool = False, lookalike: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Targets of K anchors for one box: labels (K,) int64 in {1, 0, -1}, deltas (4, K) float32
     and regression weights (K,) float32 (1 / positives on positive anchors, else 0).
 
     negative: `box` is an object that is not the template's (see the module docstring).
+    lookalike: (cx, cy, w, h) of a look-alike whose anchors are the first negatives (None or
+    NaN: none).
     """
     overlap = iou_with(anchors, box)
     labels = np.full(len(anchors), IGNORE, dtype=np.int64)
@@ -126,10 +130,16 @@ def anchor_targets(
     if len(positive) > rule.positives:
         positive = rng.choice(positive, rule.positives, replace=False)
     keep_neg = rule.total - len(positive)
-    if len(negative) > keep_neg:
-        negative = rng.choice(negative, keep_neg, replace=False)
+    hard = np.zeros(0, dtype=np.int64)
+    if lookalike is not None and np.all(np.isfinite(lookalike)):
+        hard = _best_matches(iou_with(anchors, lookalike), rule)
+        hard = hard[overlap[hard] < rule.negative_iou][:keep_neg]  # never an anchor on the target
+        negative = np.setdiff1d(negative, hard)
+    if len(negative) > keep_neg - len(hard):
+        negative = rng.choice(negative, keep_neg - len(hard), replace=False)
     labels[positive] = 1
     labels[negative] = 0
+    labels[hard] = 0
     weights = np.zeros(len(anchors), dtype=np.float32)
     if len(positive):
         weights[positive] = 1.0 / len(positive)
@@ -140,11 +150,16 @@ def anchor_targets(
 def _negative_targets(overlap: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                       rule: AnchorRule) -> np.ndarray:
     """`labels` with a negative pair's sample: the anchors on the object first, then others."""
-    # the best-matching anchors first: those are what a false "target here" would fire on
-    order = np.argsort(-overlap, kind="stable")[: rule.positives]
-    hard = order[overlap[order] >= rule.negative_iou]
+    hard = _best_matches(overlap, rule)
     rest = np.setdiff1d(np.arange(len(labels)), hard)
     easy = rng.choice(rest, min(rule.total - len(hard), len(rest)), replace=False)
     labels[hard] = 0
     labels[easy] = 0
     return labels
+
+
+def _best_matches(overlap: np.ndarray, rule: AnchorRule) -> np.ndarray:
+    """The anchors that match an object best (IoU >= the negative threshold, at most as many as
+    positives are kept): what a false "target here" would fire on."""
+    order = np.argsort(-overlap, kind="stable")[: rule.positives]
+    return order[overlap[order] >= rule.negative_iou]
