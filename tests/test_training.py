@@ -271,7 +271,7 @@ def test_pair_sampler_stays_in_range_and_skips_unusable_frames(tiny_data):
             assert {pair.template, pair.search} <= {0, 1, 4, 5}
 
 
-def test_frames_where_occluders_hide_the_target_are_not_trained_on(tiny_data):
+def test_frames_where_occluders_hide_the_target_are_negatives_never_templates(tiny_data):
     sequences = read_folder(tiny_data)
     seq = next(s for s in sequences if s.name == "Occlusion1")
     written = [float(v) for v in (tiny_data / "Occlusion1" / "visible.txt").read_text().split()]
@@ -284,12 +284,20 @@ def test_frames_where_occluders_hide_the_target_are_not_trained_on(tiny_data):
     assert partly <= set(usable_frames(seq, 0.5).tolist())
     sampler = PairSampler(sequences, frame_range=5, min_visible=0.5)
     rng = np.random.default_rng(0)
-    drawn = set()
+    templates, searches = set(), set()
     for _ in range(200):
         pair = sampler.sample(rng)
         if sampler.sequences[pair.sequence] is seq:
-            drawn |= {pair.template, pair.search}
-    assert drawn and drawn.isdisjoint(hidden)
+            templates.add(pair.template)
+            searches.add(pair.search)
+            # a hidden target: the region shows the occluder, a negative pair
+            assert pair.negative == (pair.search in hidden) == pair.hidden
+    assert templates and templates.isdisjoint(hidden)
+    assert hidden <= searches
+    batch = sample_batch(sampler, crop_style(load_spec("siamfc-demo")), Augment(), 24,
+                         np.random.default_rng(0))
+    assert batch.negative.any()
+    assert not any(PairSampler(sequences, frame_range=5).sample(rng).negative for _ in range(50))
     with pytest.raises(SiambenchError, match="least visible"):
         PairSampler(sequences, frame_range=5, min_visible=1.5)
     with pytest.raises(SiambenchError, match="--min-visible"):
@@ -375,6 +383,25 @@ def test_a_bad_distractors_file_is_named_with_what_was_expected(tiny_data, tmp_p
     (copy / "Occlusion1" / "distractors.txt").write_text(text)
     with pytest.raises(InputError, match=message):
         read_folder(copy)
+
+
+def test_light_jitter_relights_the_search_frame_but_not_the_template_or_the_padding(tiny_data):
+    from siambench.training.pairs import relight
+
+    frame = np.array([[[0, 100, 200]]], dtype=np.uint8)
+    np.testing.assert_array_equal(relight(frame, 1.5), [[[0, 150, 255]]])
+    np.testing.assert_array_equal(relight(frame, 0.5), [[[0, 50, 100]]])
+    sampler = PairSampler(read_folder(tiny_data), frame_range=5)
+    style = crop_style(load_spec("siamfc-demo"))
+    plain = sample_batch(sampler, style, Augment(), 1, np.random.default_rng(7))
+    lit = sample_batch(sampler, style, Augment(light=1.0), 1, np.random.default_rng(7))
+    assert torch.equal(lit.z, plain.z) and not torch.equal(lit.x, plain.x)
+    # the tiny frames are smaller than the search region: whole rows or columns of it are
+    # padding, left as they were
+    rim = (plain.x[0] == lit.x[0]).all(dim=0)
+    assert (rim.all(dim=0).any() or rim.all(dim=1).any()) and not rim.all()
+    gain = float(lit.x[0][:, ~rim].mean() / plain.x[0][:, ~rim].mean())
+    assert 0.5 - 0.02 <= gain <= 2.0 + 0.02 and abs(gain - 1) > 0.01
 
 
 def test_negative_pairs_take_their_search_frame_from_another_sequence(tiny_data):
@@ -545,14 +572,15 @@ def test_train_command_writes_loadable_weights(tiny_data, tmp_path, tracker, key
     result = CliRunner().invoke(cli, [
         "train", "--tracker", tracker, "--data", str(tiny_data), "--epochs", "1",
         "--pairs", "2", "--batch-size", "2", "--device", "cpu", "--out", str(out),
-        "--negatives", "0.25", "--lookalikes", "0.25", "--min-visible", "0.7", *extra,
+        "--negatives", "0.25", "--lookalikes", "0.25", "--min-visible", "0.7", "--light-jitter", "0.5",
+        *extra,
     ])
     assert result.exit_code == 0, result.output
     assert "epoch 1/1: loss" in result.output and out.is_file()
     assert key in read_checkpoint(out)
     config = torch.load(out, weights_only=True)["siambench_training"]["config"]
     assert config["lr"] == lr and config["negatives"] == 0.25 and config["lookalikes"] == 0.25
-    assert config["min_visible"] == 0.7
+    assert config["min_visible"] == 0.7 and config["light_jitter"] == 0.5
     assert config["scale_rank"] == (3.0 if extra else 0.0)
 
 

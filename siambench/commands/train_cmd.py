@@ -37,14 +37,18 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
                    "siamrpn 64 as SiamRPN++).")
 @click.option("--scale-jitter", type=float, default=None,
               help="Random search-region scale change, fraction (default: siamfc 0.05, siamrpn 0.18).")
+@click.option("--light-jitter", type=click.FloatRange(0.0, 10.0), default=0.0, show_default=True,
+              help="Random light change of the search frame: its intensities times a gain between "
+                   "1/(1+X) and 1+X (the padding keeps the template frame's mean, as when tracking).")
 @click.option("--search-size", type=click.IntRange(min=64), default=None,
               help="Side of the training search crops, at the tracker's scale (default: siamfc the "
                    "spec's instance size, siamrpn 255 as pysot).")
 @click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
               help="Most frames between a pair's template and search frames.")
 @click.option("--min-visible", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
-              help="Leave out frames where occluders hide more of the target than this leaves "
-                   "(where the data record it: the synthetic sets' visible.txt); 0 keeps them all.")
+              help="Frames where occluders leave less of the target visible (where the data record "
+                   "it: the synthetic sets' visible.txt) are never templates, and as search frames "
+                   "they are negatives; 0 trains on every frame as annotated.")
 @click.option("--negatives", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
               show_default=True,
               help="Fraction of negative pairs: the search region comes from another sequence and "
@@ -75,7 +79,8 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
 def train_command(tracker: str, data: Path | None, dataset: str | None, data_root: Path | None,
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
                   pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
-                  scale_jitter: float | None, search_size: int | None, frame_range: int,
+                  scale_jitter: float | None, light_jitter: float, search_size: int | None,
+                  frame_range: int,
                   min_visible: float, negatives: float, lookalikes: float, scale_rank: float, init: str | None, batchnorm: str | None,
                   seed: int, device: str, threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
@@ -101,7 +106,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     out = out or Path(f"{spec.name}-trained.pth")
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
-                         lr=lr, shift=shift, scale_jitter=scale_jitter, frame_range=frame_range,
+                         lr=lr, shift=shift, scale_jitter=scale_jitter, light_jitter=light_jitter,
+                         frame_range=frame_range,
                          search_size=search_size, min_visible=min_visible, negatives=negatives,
                          lookalikes=lookalikes, scale_rank=scale_rank,
                          init=init, batchnorm=batchnorm, seed=seed)

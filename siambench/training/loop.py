@@ -23,10 +23,10 @@ crop's map on its own, so a network trained by it alone peaks about as high on a
 too large or too small and the tracker's size follows the target late.
 
 Frames in which occluders hide most of the target (below `min_visible` of it, where the data
-say: the synthetic sets' ``visible.txt``) are neither templates nor search frames: their box
-frames the occluder, and training on them teaches the network to follow occluders, which it
-then does at test time (siamfc-pytorch likewise trains only on GOT-10k frames whose
-visibility label is high enough).
+say: the synthetic sets' ``visible.txt``) are never templates, and as search frames they make
+negative pairs: their box frames the occluder, and training on them as positives teaches the
+network to follow occluders, which it then does at test time (siamfc-pytorch trains only on
+GOT-10k frames whose visibility label is high enough).
 
 With ``negatives > 0`` that fraction of the pairs are negative pairs (the search region from
 another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`). With
@@ -101,8 +101,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     shift: float | None = None  # None: the family's default
     scale_jitter: float | None = None
+    light_jitter: float = 0.0  # search-frame gain between 1 / (1 + x) and 1 + x (0: none)
     frame_range: int = 50
-    min_visible: float = 0.5  # frames showing less of the target are not trained on (see above)
+    min_visible: float = 0.5  # frames showing less of the target: no template, negative search
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
     lookalikes: float = 0.0  # fraction of look-alike pairs (search region on a look-alike)
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
@@ -124,6 +125,8 @@ class TrainConfig:
             self.scale_jitter is not None and not 0 <= self.scale_jitter < 1
         ):
             raise SiambenchError("--shift must be >= 0 and --scale-jitter in [0, 1)")
+        if not 0 <= self.light_jitter <= 10:
+            raise SiambenchError(f"--light-jitter must be in [0, 10], got {self.light_jitter}")
         if not 0 <= self.min_visible <= 1:
             raise SiambenchError(f"--min-visible must be in [0, 1], got {self.min_visible}")
         if not 0 <= self.negatives < 1:
@@ -320,6 +323,7 @@ def train(
                       else config.scale_jitter),
         negatives=config.negatives,
         lookalikes=config.lookalikes,
+        light=config.light_jitter,
         off_scale=config.off_scale if config.scale_rank > 0 else None,
     )
     if config.scale_rank > 0 and style.family != "siamfc":

@@ -13,6 +13,10 @@ augmentations move the search region:
   (pysot's SEARCH.SCALE, siamfc-pytorch's stretch), so the target's size varies around the
   size the context normalisation gives it.
 
+A third (optional) changes the light: the search frame's intensities are multiplied by a
+gain drawn log-uniformly in ``[1 / (1 + light), 1 + light]`` before the region is cut, while
+the padding keeps the template frame's mean colour, as at test time once the light has changed.
+
 With *off-scale twins* (for SiamFC's scale-choice loss) each search region is cut twice more,
 ``r`` times wider and ``r`` times narrower about the same target position, ``r`` drawn
 log-uniformly in a range: the same target, ``r`` times smaller and larger.
@@ -181,7 +185,8 @@ def usable_frames(seq: Sequence, min_visible: float = 0.0) -> np.ndarray:
 
     Where the sequence records how much of the target occluders leave visible (``visible``),
     frames showing less than `min_visible` of it are left out too: their box frames the
-    occluder, which as a template or a positive would teach the network to follow occluders.
+    occluder, which as a template or a positive would teach the network to follow occluders
+    (:class:`PairSampler` makes them negatives instead).
     """
     boxes = np.array([axis_aligned(row) if np.all(np.isfinite(row)) else [np.nan] * 4
                       for row in np.asarray(seq.groundtruth, dtype=np.float64)])
@@ -205,15 +210,23 @@ class Pair:
     search: int
     search_sequence: int | None = None  # a negative pair's other sequence (None: `sequence`)
     lookalike: int | None = None  # a look-alike pair's distractor, centre of the search region
+    hidden: bool = False  # occluders hide the target in the search frame (see PairSampler)
 
     @property
     def negative(self) -> bool:
-        return self.search_sequence is not None
+        """The search region does not show the template's target."""
+        return self.search_sequence is not None or self.hidden
 
 
 class PairSampler:
-    """Draws pairs uniformly over sequences, then frames, from a list of sequences (the frames
-    :func:`usable_frames` keeps)."""
+    """Draws pairs uniformly over sequences, then frames, from a list of sequences.
+
+    Templates come from the frames :func:`usable_frames` keeps with `min_visible`. Search
+    frames may also be frames in which occluders hide the target (below `min_visible` of it
+    shows): such a pair is a negative one, as the region shows the occluder where the box is,
+    and the network must learn not to take it for the target (which, trained on it as a
+    positive, it learns to follow). With `min_visible` 0 no frame is hidden.
+    """
 
     def __init__(self, sequences: Seq[Sequence], frame_range: int, min_visible: float = 0.0) -> None:
         if frame_range < 0:
@@ -226,13 +239,16 @@ class PairSampler:
             raise SiambenchError("no sequence has a frame with a usable box to train on")
         self.sequences = [seq for seq, _ in usable]
         self.frames = [frames for _, frames in usable]
+        self.search_frames = [usable_frames(seq) for seq in self.sequences]
+        self.hidden = [np.isin(every, frames, invert=True)
+                       for every, frames in zip(self.search_frames, self.frames, strict=True)]
         self.frame_range = frame_range
         self._lookalike_sequences: list[int] | None = None
 
     def sample(self, rng: np.random.Generator) -> Pair:
         s = int(rng.integers(len(self.sequences)))
-        template, search = self._frames_near(s, rng)
-        return Pair(s, template, search)
+        template, search, hidden = self._frames_near(s, rng)
+        return Pair(s, template, search, hidden=hidden)
 
     def sample_lookalike(self, rng: np.random.Generator) -> Pair:
         """A pair whose search region is to be centred on a look-alike (see the module doc).
@@ -247,7 +263,7 @@ class PairSampler:
             raise SiambenchError("look-alike pairs need sequences that record their look-alikes "
                                  "(the synthetic sets' distractors.txt); none here does")
         s = with_lookalikes[int(rng.integers(len(with_lookalikes)))]
-        template, search = self._frames_near(s, rng)
+        template, search, hidden = self._frames_near(s, rng)
         seq = self.sequences[s]
         boxes = np.asarray(seq.distractors[search], dtype=np.float64)
         target = axis_aligned(seq.groundtruth[search])
@@ -258,8 +274,9 @@ class PairSampler:
             inside &= (centres[:, 0] < seq.width) & (centres[:, 1] < seq.height)
         choices = np.flatnonzero(apart & inside)
         if not len(choices):
-            return Pair(s, template, search)
-        return Pair(s, template, search, lookalike=int(choices[rng.integers(len(choices))]))
+            return Pair(s, template, search, hidden=hidden)
+        return Pair(s, template, search, lookalike=int(choices[rng.integers(len(choices))]),
+                    hidden=hidden)
 
     def _with_lookalikes(self) -> list[int]:
         if self._lookalike_sequences is None:
@@ -269,11 +286,14 @@ class PairSampler:
             ]
         return self._lookalike_sequences
 
-    def _frames_near(self, s: int, rng: np.random.Generator) -> tuple[int, int]:
+    def _frames_near(self, s: int, rng: np.random.Generator) -> tuple[int, int, bool]:
+        """A template frame, a search frame near it, and whether the target is hidden there."""
         frames = self.frames[s]
         template = int(frames[rng.integers(len(frames))])
-        near = frames[np.abs(frames - template) <= self.frame_range]
-        return template, int(near[rng.integers(len(near))])
+        candidates = self.search_frames[s]
+        near = np.flatnonzero(np.abs(candidates - template) <= self.frame_range)
+        pick = int(near[rng.integers(len(near))])
+        return template, int(candidates[pick]), bool(self.hidden[s][pick])
 
     def lookalike_box(self, pair: Pair) -> np.ndarray:
         """The (x, y, w, h) frame box of a look-alike pair's look-alike in its search frame."""
@@ -312,6 +332,7 @@ class Augment:
     scale_jitter: float = 0.0
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
     lookalikes: float = 0.0  # fraction of look-alike pairs (search region on a look-alike)
+    light: float = 0.0  # search-frame gain range, 1 / (1 + light) to 1 + light (0: none)
     # off-scale twins of each search crop: side ratios drawn log-uniformly in this range (None: none)
     off_scale: tuple[float, float] | None = None
 
@@ -349,6 +370,8 @@ def sample_batch(
         shift = rng.uniform(-augment.shift, augment.shift, 2)
         stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
         frame, where = sampler.frame(pair, "search"), sampler.box(pair, "search")
+        if augment.light > 0:  # no draw without it, so older commands give the same weights
+            frame = relight(frame, math.exp(rng.uniform(-1.0, 1.0) * math.log1p(augment.light)))
         if pair.lookalike is not None:
             # the region moves onto the look-alike: the target sits that far from its centre
             look = sampler.lookalike_box(pair)
@@ -370,6 +393,11 @@ def sample_batch(
         x_off = _to_tensor(offs).reshape(size, 2, 3, style.search_size, style.search_size)
     return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool),
                  lookalikes=hard, x_off=x_off)
+
+
+def relight(frame: np.ndarray, gain: float) -> np.ndarray:
+    """`frame` (uint8) with its intensities times `gain`, rounded and clipped to 0-255."""
+    return np.clip(frame.astype(np.float32) * np.float32(gain) + np.float32(0.5), 0, 255).astype(np.uint8)
 
 
 def _to_tensor(patches: list[np.ndarray]) -> torch.Tensor:
