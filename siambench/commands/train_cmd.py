@@ -45,7 +45,7 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
                    "spec's instance size, siamrpn 255 as pysot).")
 @click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
               help="Most frames between a pair's template and search frames.")
-@click.option("--min-visible", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+@click.option("--min-visible", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Frames where occluders leave less of the target visible (where the data record "
                    "it: the synthetic sets' visible.txt) are never templates, and as search frames "
                    "they are negatives; 0 trains on every frame as annotated.")
@@ -80,9 +80,9 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
                   synth_seed: int | None, synth_sequences: int | None, epochs: int,
                   pairs_per_epoch: int, batch_size: int, lr: float | None, shift: float | None,
                   scale_jitter: float | None, light_jitter: float, search_size: int | None,
-                  frame_range: int,
-                  min_visible: float, negatives: float, lookalikes: float, scale_rank: float, init: str | None, batchnorm: str | None,
-                  seed: int, device: str, threads: int | None, out: Path | None, full_precision: bool) -> None:
+                  frame_range: int, min_visible: float, negatives: float, lookalikes: float,
+                  scale_rank: float, init: str | None, batchnorm: str | None, seed: int, device: str,
+                  threads: int | None, out: Path | None, full_precision: bool) -> None:
     """Train a tracker's network on template/search pairs and write its weights.
 
     Without --data or --dataset, a synthetic training set is rendered into the cache (seeded

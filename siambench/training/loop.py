@@ -22,11 +22,12 @@ right scale to peak highest. The logistic loss alone never compares scales: it s
 crop's map on its own, so a network trained by it alone peaks about as high on a target 10%
 too large or too small and the tracker's size follows the target late.
 
-Frames in which occluders hide most of the target (below `min_visible` of it, where the data
-say: the synthetic sets' ``visible.txt``) are never templates, and as search frames they make
-negative pairs: their box frames the occluder, and training on them as positives teaches the
-network to follow occluders, which it then does at test time (siamfc-pytorch trains only on
-GOT-10k frames whose visibility label is high enough).
+With ``min_visible > 0``, frames in which occluders hide most of the target (less than that
+fraction of it shows, where the data say: the synthetic sets' ``visible.txt``) are never
+templates, and as search frames they make negative pairs: their box frames the occluder, and
+as positives they would teach the network to take the occluder for the target
+(siamfc-pytorch trains only on GOT-10k frames whose visibility label is high enough). The
+default, 0, takes the ground truth as it is, as the released demo weights were trained.
 
 With ``negatives > 0`` that fraction of the pairs are negative pairs (the search region from
 another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`). With
@@ -103,7 +104,7 @@ class TrainConfig:
     scale_jitter: float | None = None
     light_jitter: float = 0.0  # search-frame gain between 1 / (1 + x) and 1 + x (0: none)
     frame_range: int = 50
-    min_visible: float = 0.5  # frames showing less of the target: no template, negative search
+    min_visible: float = 0.0  # frames showing less of the target: no template, negative search
     negatives: float = 0.0  # fraction of negative pairs (search frame from another sequence)
     lookalikes: float = 0.0  # fraction of look-alike pairs (search region on a look-alike)
     search_size: int | None = None  # None: siamfc the spec's instance size, siamrpn 255
