@@ -107,9 +107,8 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,
                          lr=lr, shift=shift, scale_jitter=scale_jitter, light_jitter=light_jitter,
-                         frame_range=frame_range,
-                         search_size=search_size, min_visible=min_visible, negatives=negatives,
-                         lookalikes=lookalikes, scale_rank=scale_rank,
+                         frame_range=frame_range, search_size=search_size, min_visible=min_visible,
+                         negatives=negatives, lookalikes=lookalikes, scale_rank=scale_rank,
                          init=init, batchnorm=batchnorm, seed=seed)
     config.validate()
     recipe = SyntheticSet()

@@ -54,7 +54,8 @@ class Sequence:
     attributes: list[str] = field(default_factory=list)  # OTB per-sequence attributes
     absent: np.ndarray | None = None  # per frame, 1 where the target is not visible
     # per frame, the fraction of the target that is not occluded, where the data record it
-    # (synthetic sets); training skips mostly hidden frames, scoring does not read it
+    # (synthetic sets); training can keep mostly hidden frames from passing for the target
+    # (--min-visible); scoring does not read it
     visible: np.ndarray | None = None
     # (N, K, 4) x, y, w, h of K look-alike objects per frame, where the data record them
     # (synthetic sets); training may centre search regions on them (hard negatives)
