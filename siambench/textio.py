@@ -6,7 +6,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -112,20 +112,25 @@ def read_table(path: Path, allow_empty: bool = False) -> tuple[np.ndarray, np.nd
     return np.array(values, dtype=np.float64), counts
 
 
+def read_rows(path: Path, width_ok: Callable[[int], bool], expected: str) -> np.ndarray:
+    """A table with as many numbers on every line as on the first, which `width_ok` accepts
+    (`expected` says what it wants, for the error); (lines, width) floats."""
+    values, counts = read_table(path)
+    width = int(counts[0])
+    if not width_ok(width):
+        raise InputError(path, f"expected {expected} per line, got {width}", 1)
+    bad = np.flatnonzero(counts != width)
+    if len(bad):
+        raise InputError(path, f"expected {width} values like the first line, got {counts[bad[0]]}", int(bad[0]) + 1)
+    return values.reshape(len(counts), width)
+
+
 def read_regions(path: Path, allow_nan: bool = True, sizes: tuple[int, ...] = (4, 8)) -> np.ndarray:
     """Regions, one per line: 4 values (x, y, w, h) or 8 (a quadrilateral), the same on every line.
 
     Returns an (N, 4) or (N, 8) float array.
     """
-    values, counts = read_table(path)
-    width = int(counts[0])
-    bad = np.flatnonzero(counts != width)
-    if width not in sizes:
-        expected = " or ".join(str(s) for s in sizes)
-        raise InputError(path, f"expected {expected} values per line, got {width}", 1)
-    if len(bad):
-        raise InputError(path, f"expected {width} values like the first line, got {counts[bad[0]]}", int(bad[0]) + 1)
-    table = values.reshape(len(counts), width)
+    table = read_rows(path, lambda width: width in sizes, " or ".join(str(s) for s in sizes) + " values")
     if not allow_nan:
         nan_rows = np.flatnonzero(np.isnan(table).any(axis=1))
         if len(nan_rows):

@@ -297,8 +297,8 @@ def test_frames_where_occluders_hide_the_target_are_negatives_never_templates(ti
     batch = sample_batch(sampler, crop_style(load_spec("siamfc-demo")), Augment(), 24,
                          np.random.default_rng(0))
     assert batch.negative.any()
-    # at 0 (the default) the recorded visibility changes nothing, draws included: older
-    # commands give the same weights
+    # at 0 (the default) the recorded visibility changes nothing, draws included (and
+    # test_default_batches_are_those_of_the_released_recipe pins them to older versions)
     blind = read_folder(tiny_data)
     for other in blind:
         other.visible = None
@@ -307,8 +307,53 @@ def test_frames_where_occluders_hide_the_target_are_negatives_never_templates(ti
         [PairSampler(blind, frame_range=5).sample(second) for _ in range(50)]
     with pytest.raises(SiambenchError, match="least visible"):
         PairSampler(sequences, frame_range=5, min_visible=1.5)
+    # asked for on data that do not record it, it would silently change nothing
+    with pytest.raises(SiambenchError, match="--min-visible needs .*visible.txt"):
+        PairSampler(blind, frame_range=5, min_visible=0.5)
     with pytest.raises(SiambenchError, match="--min-visible"):
         TrainConfig(min_visible=-0.1).validate()
+
+
+@pytest.mark.parametrize(("negatives", "expected"), [
+    # (next draw after the batch, negative flags, first box, sum of the boxes), as the released
+    # demo weights' code (8aaaab6, before visibility and look-alikes) samples them on this set
+    (0.0, (316717816, [0] * 8, [0.123, -1.714, 83.337, 50.597], 1028.04)),
+    (0.25, (156771708, [0, 0, 1, 0, 0, 0, 0, 0], [-1.714, -3.569, 82.23, 47.441], 1027.53)),
+])
+def test_default_batches_are_those_of_the_released_recipe(tiny_data, negatives, expected):
+    """Options left off draw no random numbers: the documented commands still give the
+    committed weights. Pinned to values from the code that trained them."""
+    sampler = PairSampler(read_folder(tiny_data), frame_range=5)
+    rng = np.random.default_rng(5)
+    batch = sample_batch(sampler, crop_style(load_spec("siamfc-demo")),
+                         Augment(shift=4.0, scale_jitter=0.05, negatives=negatives), 8, rng)
+    following, flags, first, total = expected
+    assert int(rng.integers(1 << 30)) == following
+    assert batch.negative.astype(int).tolist() == flags
+    np.testing.assert_allclose(batch.boxes[0], first, atol=2e-3)
+    assert float(batch.boxes.sum()) == pytest.approx(total, abs=0.02)
+
+
+def test_one_draw_shares_pairs_between_negatives_and_lookalikes():
+    from siambench.training.pairs import _draw_pair
+
+    class Kinds:  # a sampler that says which kind of pair was asked for
+        def sample(self, rng):
+            return "plain"
+
+        def sample_negative(self, rng):
+            return "negative"
+
+        def sample_lookalike(self, rng):
+            return "lookalike"
+
+    rng = np.random.default_rng(0)
+    drawn = [_draw_pair(Kinds(), Augment(negatives=0.4, lookalikes=0.5), rng) for _ in range(4000)]
+    shares = {kind: drawn.count(kind) / len(drawn) for kind in ("negative", "lookalike", "plain")}
+    assert shares == pytest.approx({"negative": 0.4, "lookalike": 0.5, "plain": 0.1}, abs=0.03)
+    untouched = np.random.default_rng(0)
+    assert _draw_pair(Kinds(), Augment(), untouched) == "plain"
+    assert untouched.random() == np.random.default_rng(0).random()  # no draw without either
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -372,13 +417,20 @@ def test_lookalike_pairs_centre_the_search_region_on_a_lookalike(tiny_data):
         PairSampler(bare, frame_range=5).sample_lookalike(rng)
     with pytest.raises(SiambenchError, match="--lookalikes"):
         TrainConfig(lookalikes=0.6, negatives=0.4).validate()
+    # refused before the first step, not at the first look-alike draw (late, or never)
+    with pytest.raises(SiambenchError, match="--lookalikes needs .*distractors.txt"):
+        train(load_spec("siamfc-demo"), bare, TrainConfig(epochs=1, pairs_per_epoch=1, lookalikes=0.5))
+    short = read_folder(tiny_data)
+    short[0].distractors = short[0].distractors[:-1]
+    with pytest.raises(SiambenchError, match=r"look-alike boxes of shape \(5, .*expected \(6, K, 4\)"):
+        PairSampler(short, frame_range=5).lookalike_sequences()
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("1,2,3\n1,2,3\n", r"distractors\.txt:1: expected x,y,w,h for each look-alike"),
     ("1,2,3,4\n1,2,3,4,5,6,7,8\n", r"distractors\.txt:2: expected 4 values like the first line, got 8"),
     ("1,2,3,4\n" * 5, r"distractors\.txt: expected 6 lines \(one per frame of the ground truth\), got 5"),
-    ("1,2,3,4\n" * 5 + "1,2,0,4\n", r"distractors\.txt:6: expected finite boxes with positive width"),
+    ("1,2,3,4\n" * 5 + "1,2,0,4\n", r"distractors\.txt:6: expected finite boxes with positive width and height, got 1,2,0,4"),
 ])
 def test_a_bad_distractors_file_is_named_with_what_was_expected(tiny_data, tmp_path, text, message):
     import shutil

@@ -46,16 +46,16 @@ SHORT_NAMES = {"siamfc": "siamfc", "siamrpnpp-alex": "siamrpnpp-alex"}
 @click.option("--frame-range", type=click.IntRange(min=0), default=50, show_default=True,
               help="Most frames between a pair's template and search frames.")
 @click.option("--min-visible", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Frames where occluders leave less of the target visible (where the data record "
-                   "it: the synthetic sets' visible.txt) are never templates, and as search frames "
-                   "they are negatives; 0 trains on every frame as annotated.")
+              help="Frames where occluders leave less than this fraction of the target visible "
+                   "(where the data record it: the synthetic sets' visible.txt) are never templates, "
+                   "and as search frames they are negatives; 0 trains on every frame as annotated.")
 @click.option("--negatives", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
               show_default=True,
               help="Fraction of negative pairs: the search region comes from another sequence and "
                    "holds an object that is not the template's (DaSiamRPN's hard negatives).")
 @click.option("--lookalikes", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
               show_default=True,
-              help="Fraction of pairs whose search region is centred on a look-alike of the target "
+              help="Fraction of all pairs whose search region is centred on a look-alike of the target "
                    "in the same frame, which must not be taken for it (DaSiamRPN's distractor-aware "
                    "negatives; needs recorded look-alikes: the synthetic sets' distractors.txt).")
 @click.option("--scale-rank", type=click.FloatRange(min=0.0), default=0.0, show_default=True,

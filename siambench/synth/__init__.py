@@ -25,7 +25,9 @@ OTB layout (``layout="otb"``; the ``demo`` dataset)::
     <root>/<Seq>/visible.txt            per frame, the fraction of the target's area that no
                                         occluder hides (0.000-1.000); read by `siambench train`
     <root>/<Seq>/distractors.txt        per frame, x,y,w,h of each moving look-alike (as the
-                                        ground truth's boxes); read by `siambench train`
+                                        ground truth's boxes: the box enclosing its pixels);
+                                        only where the sequence has look-alikes; read by
+                                        `siambench train`
 
 VOT layout (``layout="vot"``; the ``demo-vot`` dataset), VOT 2015-2019 style::
 
@@ -36,7 +38,9 @@ VOT layout (``layout="vot"``; the ``demo-vot`` dataset), VOT 2015-2019 style::
     <root>/<seq>/<tag>.tag              one 0/1 per frame: camera_motion, illum_change,
                                         motion_change, size_change, occlusion
     <root>/<seq>/visible.txt            as in the OTB layout
-    <root>/<seq>/distractors.txt        as in the OTB layout
+    <root>/<seq>/distractors.txt        as in the OTB layout: enclosing x,y,w,h boxes, which
+                                        for a rotated look-alike are larger than the
+                                        area-preserving box training takes from a polygon
     <root>/<seq>/sequence               channels.color=color/%08d.jpg, format=default, fps=30,
                                         name=<seq>
 

@@ -98,24 +98,19 @@ def read_visibility(path: Path, frames: int) -> np.ndarray:
 
 def read_distractors(path: Path, frames: int) -> np.ndarray:
     """A ``distractors.txt``: per frame, x,y,w,h of each of K look-alikes; (frames, K, 4)."""
-    from siambench.textio import read_table
+    from siambench.textio import read_rows
 
-    values, counts = read_table(path)
-    width = int(counts[0])
-    bad = np.flatnonzero(counts != width)
-    if width % 4:
-        raise InputError(path, f"expected x,y,w,h for each look-alike (a multiple of 4 values), "
-                               f"got {width}", 1)
-    if len(bad):
-        raise InputError(path, f"expected {width} values like the first line, got {counts[bad[0]]}",
-                         int(bad[0]) + 1)
-    if len(counts) != frames:
+    table = read_rows(path, lambda width: width % 4 == 0, "x,y,w,h for each look-alike (a multiple of 4 values)")
+    if len(table) != frames:
         raise InputError(path, f"expected {frames} lines (one per frame of the ground truth), "
-                               f"got {len(counts)}")
-    boxes = values.reshape(frames, width // 4, 4)
+                               f"got {len(table)}")
+    boxes = table.reshape(frames, -1, 4)
     bad = np.flatnonzero(~np.isfinite(boxes).all(axis=(1, 2)) | (boxes[..., 2:] <= 0).any(axis=(1, 2)))
     if len(bad):
-        raise InputError(path, "expected finite boxes with positive width and height", int(bad[0]) + 1)
+        row = boxes[bad[0]]
+        worst = row[~np.isfinite(row).all(axis=1) | (row[:, 2:] <= 0).any(axis=1)][0]
+        raise InputError(path, "expected finite boxes with positive width and height, got "
+                               + ",".join(f"{v:g}" for v in worst), int(bad[0]) + 1)
     return boxes
 
 

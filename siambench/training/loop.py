@@ -33,7 +33,10 @@ With ``negatives > 0`` that fraction of the pairs are negative pairs (the search
 another sequence, every cell and anchor a negative: :mod:`siambench.training.pairs`). With
 ``lookalikes > 0`` that fraction of the pairs centre the search region on a look-alike of the
 target (where the data record them), so the object where the tracker looks first is the wrong
-one: the cells there are negatives, and SiamRPN takes the anchors on it as negatives first.
+one: the cells there are negatives, and SiamRPN takes the anchors on it as negatives first
+(unless occluders hide the target in that frame: the pair is then a negative one, all of whose
+anchors are sampled alike). One draw per pair decides its kind, so the two fractions are
+shares of all pairs.
 
 The optimiser is Adam, its learning rate decaying log-linearly from `lr` to `lr * final_lr`
 after a short linear warm-up (pysot's schedules, shortened to a few hundred steps). Everything
@@ -252,9 +255,8 @@ class SiamRPNTask:
              rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
         cls, loc = model(batch.z.to(device), batch.x.to(device))
         anchors = self.anchors(cls.size(-1))
-        looks = batch.lookalikes if batch.lookalikes is not None else np.full((len(batch.boxes), 4), np.nan)
         made = [targets.anchor_targets(anchors, box, rng, negative=bool(neg), lookalike=look)
-                for box, neg, look in zip(batch.boxes, batch.negative, looks, strict=True)]
+                for box, neg, look in zip(batch.boxes, batch.negative, batch.lookalikes, strict=True)]
         labels = torch.from_numpy(np.stack([m[0] for m in made])).to(device)
         deltas = torch.from_numpy(np.stack([m[1] for m in made])).to(device)
         weights = torch.from_numpy(np.stack([m[2] for m in made])).to(device)
@@ -330,6 +332,10 @@ def train(
     if config.scale_rank > 0 and style.family != "siamfc":
         raise SiambenchError("--scale-rank trains SiamFC's scale choice; it needs the 'siamfc' adapter")
     sampler = PairSampler(sequences, config.frame_range, config.min_visible)
+    if config.lookalikes > 0 and not sampler.lookalike_sequences():
+        # checked now, not at the first look-alike draw, which may come late or never
+        raise SiambenchError("--lookalikes needs sequences that record their look-alikes (the "
+                             "synthetic sets' distractors.txt); none of these does")
     rng = np.random.default_rng(config.seed)
     init = config.init or DEFAULT_INIT[style.family]
     batchnorm = config.batchnorm or DEFAULT_BATCHNORM[style.family]

@@ -233,6 +233,10 @@ class PairSampler:
             raise SiambenchError(f"the frame range must be >= 0, got {frame_range}")
         if not 0 <= min_visible <= 1:
             raise SiambenchError(f"the least visible fraction must be in [0, 1], got {min_visible}")
+        if min_visible > 0 and all(seq.visible is None for seq in sequences):
+            # otherwise every frame would pass and the option would silently do nothing
+            raise SiambenchError("--min-visible needs sequences that record how much of the target "
+                                 "shows (the synthetic sets' visible.txt); none of these does")
         usable = [(seq, usable_frames(seq, min_visible)) for seq in sequences]
         usable = [(seq, frames) for seq, frames in usable if len(frames) >= 1]
         if not usable:
@@ -258,7 +262,7 @@ class PairSampler:
         at least the target's mean side apart) with their centre inside the frame; where none
         does, the pair stays an ordinary one.
         """
-        with_lookalikes = self._with_lookalikes()
+        with_lookalikes = self.lookalike_sequences()
         if not with_lookalikes:
             raise SiambenchError("look-alike pairs need sequences that record their look-alikes "
                                  "(the synthetic sets' distractors.txt); none here does")
@@ -278,12 +282,20 @@ class PairSampler:
         return Pair(s, template, search, lookalike=int(choices[rng.integers(len(choices))]),
                     hidden=hidden)
 
-    def _with_lookalikes(self) -> list[int]:
+    def lookalike_sequences(self) -> list[int]:
+        """Indices of the sequences that record look-alikes, checked against their ground truth."""
         if self._lookalike_sequences is None:
-            self._lookalike_sequences = [
-                i for i, seq in enumerate(self.sequences)
-                if seq.distractors is not None and np.asarray(seq.distractors).shape[1] > 0
-            ]
+            self._lookalike_sequences = []
+            for i, seq in enumerate(self.sequences):
+                if seq.distractors is None:
+                    continue
+                boxes = np.asarray(seq.distractors, dtype=np.float64)
+                if boxes.ndim != 3 or boxes.shape[0] != len(seq.groundtruth) or boxes.shape[2] != 4:
+                    raise SiambenchError(
+                        f"sequence {seq.name!r}: look-alike boxes of shape {boxes.shape}, expected "
+                        f"({len(seq.groundtruth)}, K, 4): K boxes per frame of ground truth")
+                if boxes.shape[1] > 0:
+                    self._lookalike_sequences.append(i)
         return self._lookalike_sequences
 
     def _frames_near(self, s: int, rng: np.random.Generator) -> tuple[int, int, bool]:
@@ -345,7 +357,7 @@ class Batch:
     negative: np.ndarray  # (B,) bool: the search region does not hold the template's target
     # (B, 4) cx, cy, w, h (relative to the crop centre) of the look-alike a look-alike pair's
     # region is centred on; NaN rows for the other pairs
-    lookalikes: np.ndarray | None = None
+    lookalikes: np.ndarray
     # (B, 2, 3, S, S): each search region cut r times wider and r times narrower about the same
     # target position (the target then looks r times smaller / larger); None without off_scale
     x_off: torch.Tensor | None = None
@@ -358,14 +370,7 @@ def sample_batch(
     zs, xs, boxes, negative, offs = [], [], [], [], []
     hard = np.full((size, 4), np.nan)
     for i in range(size):
-        # no draw at all without negatives or look-alikes, so older commands give the same
-        # weights as before
-        if augment.negatives > 0 and rng.random() < augment.negatives:
-            pair = sampler.sample_negative(rng)
-        elif augment.lookalikes > 0 and rng.random() < augment.lookalikes:
-            pair = sampler.sample_lookalike(rng)
-        else:
-            pair = sampler.sample(rng)
+        pair = _draw_pair(sampler, augment, rng)
         z, fill = crop_template(style, sampler.frame(pair, "template"), sampler.box(pair, "template"))
         shift = rng.uniform(-augment.shift, augment.shift, 2)
         stretch = 1.0 + rng.uniform(-1.0, 1.0) * augment.scale_jitter
@@ -392,7 +397,23 @@ def sample_batch(
     if offs:
         x_off = _to_tensor(offs).reshape(size, 2, 3, style.search_size, style.search_size)
     return Batch(_to_tensor(zs), _to_tensor(xs), np.stack(boxes), np.array(negative, dtype=bool),
-                 lookalikes=hard, x_off=x_off)
+                 hard, x_off=x_off)
+
+
+def _draw_pair(sampler: PairSampler, augment: Augment, rng: np.random.Generator) -> Pair:
+    """A negative, look-alike or ordinary pair, in the fractions `augment` asks for.
+
+    One draw decides, so the two fractions are shares of all pairs; none is made without
+    negatives or look-alikes, so older commands (with or without --negatives) give the same
+    weights as before.
+    """
+    if augment.negatives > 0 or augment.lookalikes > 0:
+        kind = rng.random()
+        if kind < augment.negatives:
+            return sampler.sample_negative(rng)
+        if kind < augment.negatives + augment.lookalikes:
+            return sampler.sample_lookalike(rng)
+    return sampler.sample(rng)
 
 
 def relight(frame: np.ndarray, gain: float) -> np.ndarray:
