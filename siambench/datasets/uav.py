@@ -2,6 +2,8 @@
 
     UAV123/anno/UAV123/<seq>.txt          x,y,w,h per frame (NaN,NaN,NaN,NaN where the target is out of view)
     UAV123/anno/UAV20L/<seq>.txt
+    UAV123/anno/UAV123/att/<seq>.txt      one line of 12 comma-separated 0/1 attribute flags, in
+                                          the order of ATTRIBUTES (optional)
     UAV123/data_seq/UAV123/<folder>/000001.jpg ...
 
 Several UAV123 sequences are pieces of one video (``bird1_1``, ``bird1_2``, ``bird1_3`` all read
@@ -19,9 +21,15 @@ from pathlib import Path
 
 from siambench.datasets.base import FrameList, Sequence
 from siambench.errors import InputError
-from siambench.textio import image_size, read_regions
+from siambench.textio import image_size, read_flags, read_regions
 
 log = logging.getLogger("siambench")
+
+# The columns of an attribute file (the UAV123 paper's 12 attributes, in the order of the
+# release's attribute files and of its MATLAB benchmark): scale variation, aspect ratio change,
+# low resolution, fast motion, full occlusion, partial occlusion, out of view, background
+# clutter, illumination variation, viewpoint change, camera motion, similar object.
+ATTRIBUTES = ("SV", "ARC", "LR", "FM", "FOC", "POC", "OV", "BC", "IV", "VC", "CM", "SOB")
 
 
 @lru_cache(maxsize=1)
@@ -58,4 +66,17 @@ def _read_sequence(folder: Path, anno: Path, entry: list) -> Sequence:
     frames = FrameList(folder / "data_seq" / "UAV123" / image_folder, pattern="{:06d}.jpg", start=first,
                        count=len(gt))
     width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
-    return Sequence(anno.stem, frames, gt, width, height)
+    return Sequence(anno.stem, frames, gt, width, height, attributes=read_attributes(anno))
+
+
+def read_attributes(anno: Path) -> list[str]:
+    """The attributes of the sequence annotated by `anno`, from ``att/<seq>.txt`` beside it
+    (none where that file is absent)."""
+    path = anno.parent / "att" / anno.name
+    if not path.is_file():
+        return []
+    flags = read_flags(path, one_line=True)
+    if len(flags) != len(ATTRIBUTES):
+        raise InputError(path, f"expected {len(ATTRIBUTES)} comma-separated 0/1 flags "
+                               f"({', '.join(ATTRIBUTES)}), got {len(flags)}", 1)
+    return [name for name, flag in zip(ATTRIBUTES, flags, strict=True) if flag]
