@@ -17,8 +17,8 @@ only when the ledger lists it under the same run key *and* the file on disk stil
 recorded hash, and ``siambench eval`` scores exactly the files the ledger lists, warning about any
 other result file in the folder (see :mod:`siambench.results`).
 
-Writers hold an OS lock (``flock`` on ``.siambench.lock`` beside the ledger) for as long as they
-change the folder, and every update re-reads the ledger, changes it and writes it back
+Writers hold an OS lock on ``.siambench.lock`` beside the ledger (``flock`` on POSIX, a byte-range
+lock through ``msvcrt.locking`` on Windows) for as long as they change the folder, and every update re-reads the ledger, changes it and writes it back
 atomically under that lock, so two runs into one folder neither interleave their results nor
 lose each other's entries. A run that finds the lock taken waits (saying for whom) or, with
 ``wait=False``, fails with a one-line error.
@@ -31,6 +31,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,22 @@ from typing import Any
 from siambench.errors import InputError, SiambenchError
 from siambench.textio import atomic_write_text, os_reason
 
-try:  # POSIX; elsewhere runs are not protected against each other (documented)
+try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+try:  # Windows
+    import msvcrt
+except ImportError:
+    msvcrt = None  # type: ignore[assignment]
 
 LEDGER_NAME = ".siambench.json"
 LOCK_NAME = ".siambench.lock"
 LEDGER_FORMAT = 2
+# msvcrt locks a byte range, and a locked byte cannot be read by others: lock one far past the
+# pid written at the start, so a waiting run can still say whom it waits for.
+_WINDOWS_LOCK_OFFSET = 1 << 30
+_WINDOWS_RETRY_S = 0.1
 PROTOCOL_DIRS = {"ope": None, "supervised": "baseline", "unsupervised": "unsupervised"}
 
 
@@ -205,7 +214,8 @@ class Ledger:
         finally:
             self._depth = 0
             self._lock_fd = None
-            os.close(fd)  # closing the descriptor releases the flock
+            _unlock(fd)
+            os.close(fd)
 
     def _acquire(self, wait: bool, on_wait: Callable[[str], None] | None) -> int:
         try:
@@ -213,21 +223,18 @@ class Ledger:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
             raise InputError(self.lock_path, f"cannot create the results folder's lock ({os_reason(exc)})") from None
-        if fcntl is None:  # pragma: no cover
-            return fd
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             holder = self._holder()
             if not wait:
                 os.close(fd)
                 raise FolderBusyError(
                     f"{self.root}: another siambench process{holder} is writing these results; "
-                    "wait for it to finish or use another --results-dir") from None
+                    "wait for it to finish or use another --results-dir")
             if on_wait is not None:
                 on_wait(f"waiting for another siambench process{holder} writing {self.root}")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _wait_lock(fd)
         os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode())
         return fd
 
@@ -311,3 +318,40 @@ class Ledger:
                 dropped.append(self.root / entry["files"].pop(rep)["path"])
             entry["repetitions"] = sorted(int(r) for r in entry.get("files", {}))
         return dropped
+
+
+# ---- the OS lock ----------------------------------------------------------------------------------
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock of the open lock file `fd` if it is free; whether it was taken."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    if msvcrt is not None:
+        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    return True  # pragma: no cover - neither: runs are not protected against each other
+
+
+def _wait_lock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    # msvcrt's own blocking mode gives up after ten seconds; a run may hold a folder for hours
+    while not _try_lock(fd):
+        time.sleep(_WINDOWS_RETRY_S)
+
+
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        return  # closing the descriptor releases the flock
+    if msvcrt is not None:  # Windows may release a region only some time after the close
+        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)

@@ -283,6 +283,59 @@ def test_a_held_folder_fails_a_run_that_does_not_wait(drift, data_root, tmp_path
     assert _vot_run(data_root, tmp_path, wait=False).sequences_run == ["occlusion1", "clutter1"]
 
 
+class _FakeMsvcrt:
+    """msvcrt.locking's contract, on flock: LK_NBLCK fails with OSError on a held lock."""
+
+    LK_NBLCK, LK_UNLCK = 2, 0
+
+    def __init__(self) -> None:
+        self.offsets: list[int] = []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        import fcntl
+
+        assert nbytes == 1
+        self.offsets.append(os.lseek(fd, 0, os.SEEK_CUR))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN if mode == self.LK_UNLCK else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PermissionError(13, "Permission denied") from None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="simulates msvcrt on POSIX flock")
+def test_the_windows_lock_excludes_waits_and_names_the_holder(tmp_path, monkeypatch):
+    import threading
+
+    from siambench import ledger as ledger_module
+
+    fake = _FakeMsvcrt()
+    monkeypatch.setattr(ledger_module, "fcntl", None)
+    monkeypatch.setattr(ledger_module, "msvcrt", fake)
+    monkeypatch.setattr(ledger_module, "_WINDOWS_RETRY_S", 0.01)
+    folder = tmp_path / "demo" / "T"
+    waited, holding, released = [], threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with Ledger(folder).lock():
+            holding.set()
+            released.wait(5)
+
+    holder = threading.Thread(target=hold)
+    with Ledger(folder).lock():
+        # the pid at the start of the file stays readable: the lock is on a byte far past it
+        assert (folder / ".siambench.lock").read_text().strip() == str(os.getpid())
+        with pytest.raises(FolderBusyError, match=rf"pid {os.getpid()}"), Ledger(folder).lock(wait=False):
+            pass
+    assert fake.offsets and set(fake.offsets) == {ledger_module._WINDOWS_LOCK_OFFSET}
+    holder.start()
+    assert holding.wait(5)
+    threading.Timer(0.2, released.set).start()
+    with Ledger(folder).lock(on_wait=waited.append):  # retries until the holder lets go
+        assert released.is_set()
+    holder.join()
+    assert waited and "waiting for another siambench process" in waited[0]
+
+
 def test_run_no_wait_is_a_one_line_error_while_the_folder_is_held(drift, data_root, tmp_path, capsys):
     with Ledger(tmp_path / "demo-vot" / "drift").lock():
         code, _, err = run_cli(["run", "-t", "drift", "-d", "demo-vot", "--data-root", str(data_root),
