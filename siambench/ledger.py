@@ -17,10 +17,10 @@ only when the ledger lists it under the same run key *and* the file on disk stil
 recorded hash, and ``siambench eval`` scores exactly the files the ledger lists, warning about any
 other result file in the folder (see :mod:`siambench.results`).
 
-Writers hold an OS lock on ``.siambench.lock`` beside the ledger (``flock`` on POSIX, a byte-range
-lock through ``msvcrt.locking`` on Windows) for as long as they change the folder, and every update re-reads the ledger, changes it and writes it back
-atomically under that lock, so two runs into one folder neither interleave their results nor
-lose each other's entries. A run that finds the lock taken waits (saying for whom) or, with
+Writers hold an OS lock on ``.siambench.lock`` beside the ledger (``flock`` on POSIX, a
+byte-range lock through ``msvcrt.locking`` on Windows) for as long as they change the folder,
+and every update re-reads the ledger, changes it and writes it back atomically under that lock,
+so two runs into one folder neither interleave their results nor lose each other's entries. A run that finds the lock taken waits (saying for whom) or, with
 ``wait=False``, fails with a one-line error.
 """
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -220,22 +221,31 @@ class Ledger:
     def _acquire(self, wait: bool, on_wait: Callable[[str], None] | None) -> int:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
         except OSError as exc:
             raise InputError(self.lock_path, f"cannot create the results folder's lock ({os_reason(exc)})") from None
-        if not _try_lock(fd):
-            holder = self._holder()
-            if not wait:
-                os.close(fd)
-                raise FolderBusyError(
-                    f"{self.root}: another siambench process{holder} is writing these results; "
-                    "wait for it to finish or use another --results-dir")
-            if on_wait is not None:
-                on_wait(f"waiting for another siambench process{holder} writing {self.root}")
-            _wait_lock(fd)
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        locked = False
+        try:
+            if not _try_lock(fd):
+                holder = self._holder()
+                if not wait:
+                    raise FolderBusyError(
+                        f"{self.root}: another siambench process{holder} is writing these results; "
+                        "wait for it to finish or use another --results-dir")
+                if on_wait is not None:
+                    on_wait(f"waiting for another siambench process{holder} writing {self.root}")
+                _wait_lock(fd)
+            locked = True
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except BaseException as exc:  # the lock is not kept past a failure (nor an interrupt)
+            if locked:
+                _unlock(fd)
+            os.close(fd)
+            if isinstance(exc, OSError):
+                raise InputError(self.lock_path, f"cannot lock the results folder ({os_reason(exc)})") from None
+            raise
         return fd
 
     def _holder(self) -> str:
@@ -333,8 +343,12 @@ def _try_lock(fd: int) -> bool:
         os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
+        except OSError as exc:
+            # held by another handle; any other failure (a share without byte-range locks) is
+            # an error, not a wait that would never end
+            if exc.errno in (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
+                return False
+            raise
         return True
     return True  # pragma: no cover - neither: runs are not protected against each other
 

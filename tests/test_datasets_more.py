@@ -218,13 +218,15 @@ def test_uav123_frame_ranges_come_from_the_configuration(tmp_path: Path, caplog)
     assert np.isnan(ds["bike3"].groundtruth).all()
 
 
-def test_uav123_attributes_come_from_the_att_files_and_score_per_attribute(tmp_path: Path):
+def test_uav123_attributes_come_from_the_att_files_and_score_per_attribute(tmp_path: Path, caplog):
     root = tmp_path / "UAV123"
     _write(root / "anno" / "UAV123" / "bird1_2.txt", _boxes(703))
     _write(root / "anno" / "UAV123" / "bike3.txt", _boxes(433))
     # columns SV ARC LR FM FOC POC OV BC IV VC CM SOB
     _write(root / "anno" / "UAV123" / "att" / "bird1_2.txt", "1,0,0,1,0,1,0,0,0,0,1,0\n")
-    ds = load_dataset("uav123", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="siambench"):
+        ds = load_dataset("uav123", tmp_path)
+    assert "1 of 2 sequences have an attribute file" in caplog.text
     assert ds["bird1_2"].attributes == ["SV", "FM", "POC", "CM"]
     assert ds["bike3"].attributes == []  # no attribute file: no tags
     for name, n in (("bird1_2", 703), ("bike3", 433)):
@@ -233,12 +235,13 @@ def test_uav123_attributes_come_from_the_att_files_and_score_per_attribute(tmp_p
     assert sorted(attributes) == ["CM", "FM", "POC", "SV"]
     assert attributes["SV"]["sequences"] == 1 and attributes["SV"]["auc"] > 0.9
 
-    _write(root / "anno" / "UAV123" / "att" / "bird1_2.txt", "1,0,1\n")
-    with pytest.raises(InputError, match=r"att[/\\]bird1_2\.txt:1: expected 12 comma-separated 0/1 flags \(SV, ARC"):
-        load_dataset("uav123", tmp_path)
-    _write(root / "anno" / "UAV123" / "att" / "bird1_2.txt", "1,0,2,0,0,0,0,0,0,0,0,0\n")
-    with pytest.raises(InputError, match=r"bird1_2\.txt:1: expected a 0/1 flag, got 2"):
-        load_dataset("uav123", tmp_path)
+    _write(root / "anno" / "UAV123" / "att" / "bird1_2.txt", "1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 1, 0,\r\n")
+    assert load_dataset("uav123", tmp_path)["bird1_2"].attributes == ["SV", "FM", "POC", "CM"]
+    for text, where in (("1,0,1\n", 1), ("1,0,2,0,0,0,0,0,0,0,0,0\n", 1), ("1,0,0,0,0,0,0,0,0,0,0,0\n1\n", 2)):
+        _write(root / "anno" / "UAV123" / "att" / "bird1_2.txt", text)
+        with pytest.raises(InputError, match=rf"att[/\\]bird1_2\.txt:{where}: expected (one line of )?12 "
+                                             r"comma-separated 0/1 flags \(SV, ARC"):
+            load_dataset("uav123", tmp_path)
 
 
 def test_uav20l_and_uav_layout_errors(tmp_path: Path):

@@ -284,22 +284,31 @@ def test_a_held_folder_fails_a_run_that_does_not_wait(drift, data_root, tmp_path
 
 
 class _FakeMsvcrt:
-    """msvcrt.locking's contract, on flock: LK_NBLCK fails with OSError on a held lock."""
+    """msvcrt.locking's contract, on flock: LK_NBLCK fails with EACCES on a held lock. Records
+    each call's mode and file position; `refused` is set after three refusals."""
 
     LK_NBLCK, LK_UNLCK = 2, 0
 
     def __init__(self) -> None:
-        self.offsets: list[int] = []
+        import threading
+
+        self.calls: list[tuple[int, int]] = []
+        self.refusals = 0
+        self.refused = threading.Event()
 
     def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        import errno
         import fcntl
 
         assert nbytes == 1
-        self.offsets.append(os.lseek(fd, 0, os.SEEK_CUR))
+        self.calls.append((mode, os.lseek(fd, 0, os.SEEK_CUR)))
         try:
             fcntl.flock(fd, fcntl.LOCK_UN if mode == self.LK_UNLCK else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PermissionError(13, "Permission denied") from None
+            self.refusals += 1
+            if self.refusals >= 3:
+                self.refused.set()
+            raise PermissionError(errno.EACCES, "Permission denied") from None
 
 
 @pytest.mark.skipif(os.name != "posix", reason="simulates msvcrt on POSIX flock")
@@ -313,27 +322,50 @@ def test_the_windows_lock_excludes_waits_and_names_the_holder(tmp_path, monkeypa
     monkeypatch.setattr(ledger_module, "msvcrt", fake)
     monkeypatch.setattr(ledger_module, "_WINDOWS_RETRY_S", 0.01)
     folder = tmp_path / "demo" / "T"
-    waited, holding, released = [], threading.Event(), threading.Event()
+    pid = f"{os.getpid()}\n"
+    waited, holding = [], threading.Event()
 
     def hold() -> None:
         with Ledger(folder).lock():
             holding.set()
-            released.wait(5)
+            fake.refused.wait(5)  # let go only once the waiter has been refused a few times
 
-    holder = threading.Thread(target=hold)
     with Ledger(folder).lock():
         # the pid at the start of the file stays readable: the lock is on a byte far past it
-        assert (folder / ".siambench.lock").read_text().strip() == str(os.getpid())
+        assert (folder / ".siambench.lock").read_text() == pid
         with pytest.raises(FolderBusyError, match=rf"pid {os.getpid()}"), Ledger(folder).lock(wait=False):
             pass
-    assert fake.offsets and set(fake.offsets) == {ledger_module._WINDOWS_LOCK_OFFSET}
+    assert {offset for _, offset in fake.calls} == {ledger_module._WINDOWS_LOCK_OFFSET}
+    assert len(pid) < ledger_module._WINDOWS_LOCK_OFFSET  # never on the pid others read
+    # every lock taken is given back explicitly (Windows may keep a region locked past a close)
+    assert [mode for mode, _ in fake.calls].count(fake.LK_UNLCK) == 1
+    holder = threading.Thread(target=hold)
     holder.start()
     assert holding.wait(5)
-    threading.Timer(0.2, released.set).start()
     with Ledger(folder).lock(on_wait=waited.append):  # retries until the holder lets go
-        assert released.is_set()
+        assert fake.refused.is_set()
     holder.join()
     assert waited and "waiting for another siambench process" in waited[0]
+    assert [mode for mode, _ in fake.calls].count(fake.LK_UNLCK) == 3
+
+
+@pytest.mark.skipif(os.name != "posix", reason="simulates msvcrt on POSIX flock")
+def test_a_lock_that_fails_otherwise_is_an_error_not_a_wait(tmp_path, monkeypatch):
+    import errno
+
+    from siambench import ledger as ledger_module
+
+    class NoLocks:  # a share that does not support byte-range locks
+        LK_NBLCK, LK_UNLCK = 2, 0
+
+        def locking(self, fd: int, mode: int, nbytes: int) -> None:
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(ledger_module, "fcntl", None)
+    monkeypatch.setattr(ledger_module, "msvcrt", NoLocks())
+    refused = pytest.raises(InputError, match=r"\.siambench\.lock: cannot lock the results folder")
+    with refused, Ledger(tmp_path / "demo" / "T").lock():
+        pass
 
 
 def test_run_no_wait_is_a_one_line_error_while_the_folder_is_held(drift, data_root, tmp_path, capsys):

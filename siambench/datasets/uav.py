@@ -3,7 +3,8 @@
     UAV123/anno/UAV123/<seq>.txt          x,y,w,h per frame (NaN,NaN,NaN,NaN where the target is out of view)
     UAV123/anno/UAV20L/<seq>.txt
     UAV123/anno/UAV123/att/<seq>.txt      one line of 12 comma-separated 0/1 attribute flags, in
-                                          the order of ATTRIBUTES (optional)
+                                          the order of ATTRIBUTES (optional; UAV20L likewise in
+                                          anno/UAV20L/att/)
     UAV123/data_seq/UAV123/<folder>/000001.jpg ...
 
 Several UAV123 sequences are pieces of one video (``bird1_1``, ``bird1_2``, ``bird1_3`` all read
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from siambench.datasets.base import FrameList, Sequence
 from siambench.errors import InputError
-from siambench.textio import image_size, read_flags, read_regions
+from siambench.textio import image_size, parse_numbers, read_lines, read_regions
 
 log = logging.getLogger("siambench")
 
@@ -54,7 +55,12 @@ def read_uav(folder: Path, version: str) -> list[Sequence]:
     if len(found) < len(config):
         log.warning("%s: %d of %d %s annotation files found; scores cover only those", anno_dir, len(found),
                     len(config), version)
-    return [_read_sequence(folder, f, config[f.stem]) for f in found]
+    sequences = [_read_sequence(folder, f, config[f.stem]) for f in found]
+    tagged = sum((anno_dir / "att" / f.name).is_file() for f in found)
+    if 0 < tagged < len(found):
+        log.warning("%s: %d of %d sequences have an attribute file; per-attribute scores cover only "
+                    "those", anno_dir / "att", tagged, len(found))
+    return sequences
 
 
 def _read_sequence(folder: Path, anno: Path, entry: list) -> Sequence:
@@ -75,8 +81,12 @@ def read_attributes(anno: Path) -> list[str]:
     path = anno.parent / "att" / anno.name
     if not path.is_file():
         return []
-    flags = read_flags(path, one_line=True)
-    if len(flags) != len(ATTRIBUTES):
-        raise InputError(path, f"expected {len(ATTRIBUTES)} comma-separated 0/1 flags "
-                               f"({', '.join(ATTRIBUTES)}), got {len(flags)}", 1)
+    expected = f"{len(ATTRIBUTES)} comma-separated 0/1 flags ({', '.join(ATTRIBUTES)})"
+    lines = read_lines(path)
+    if len(lines) > 1:
+        raise InputError(path, f"expected one line of {expected}", 2)
+    # a trailing separator is tolerated: it is not an empty 13th flag
+    flags = parse_numbers(lines[0].rstrip(" \t,"), path, 1)
+    if len(flags) != len(ATTRIBUTES) or any(flag not in (0, 1) for flag in flags):
+        raise InputError(path, f"expected {expected}, got {lines[0].strip()!r}", 1)
     return [name for name, flag in zip(ATTRIBUTES, flags, strict=True) if flag]
