@@ -14,7 +14,10 @@ PY=.venv/bin/python
 [ -x "$PY" ] || make setup
 if ! "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
     echo "gpu.sh: the venv's torch has no CUDA; installing a CUDA build from $INDEX"
-    "$PY" -m pip install --quiet --force-reinstall --no-deps torch --index-url "$INDEX"
+    # uninstall first: a CUDA wheel's libraries come as dependencies (nvidia-*), which
+    # --no-deps would leave out, and --force-reinstall would reinstall everything else too
+    "$PY" -m pip uninstall --quiet --yes torch
+    "$PY" -m pip install --quiet torch --index-url "$INDEX"
 fi
 "$PY" -c 'import torch; print("torch", torch.__version__, "on", torch.cuda.get_device_name(0))'
 
