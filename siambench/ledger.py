@@ -20,8 +20,9 @@ other result file in the folder (see :mod:`siambench.results`).
 Writers hold an OS lock on ``.siambench.lock`` beside the ledger (``flock`` on POSIX, a
 byte-range lock through ``msvcrt.locking`` on Windows) for as long as they change the folder,
 and every update re-reads the ledger, changes it and writes it back atomically under that lock,
-so two runs into one folder neither interleave their results nor lose each other's entries. A run that finds the lock taken waits (saying for whom) or, with
-``wait=False``, fails with a one-line error.
+so two runs into one folder neither interleave their results nor lose each other's entries. A
+run that finds the lock taken waits (saying for whom) or, with ``wait=False``, fails with a
+one-line error.
 """
 
 from __future__ import annotations

@@ -332,10 +332,8 @@ def train(
     if config.scale_rank > 0 and style.family != "siamfc":
         raise SiambenchError("--scale-rank trains SiamFC's scale choice; it needs the 'siamfc' adapter")
     sampler = PairSampler(sequences, config.frame_range, config.min_visible)
-    if config.lookalikes > 0 and not sampler.lookalike_sequences():
-        # checked now, not at the first look-alike draw, which may come late or never
-        raise SiambenchError("--lookalikes needs sequences that record their look-alikes (the "
-                             "synthetic sets' distractors.txt); none of these does")
+    if config.lookalikes > 0:  # checked now, not at the first look-alike draw (late, or never)
+        sampler.require_lookalikes()
     rng = np.random.default_rng(config.seed)
     init = config.init or DEFAULT_INIT[style.family]
     batchnorm = config.batchnorm or DEFAULT_BATCHNORM[style.family]

@@ -237,13 +237,17 @@ class PairSampler:
             # otherwise every frame would pass and the option would silently do nothing
             raise SiambenchError("--min-visible needs sequences that record how much of the target "
                                  "shows (the synthetic sets' visible.txt); none of these does")
-        usable = [(seq, usable_frames(seq, min_visible)) for seq in sequences]
-        usable = [(seq, frames) for seq, frames in usable if len(frames) >= 1]
+        usable = []
+        for seq in sequences:
+            every = usable_frames(seq)
+            frames = usable_frames(seq, min_visible) if min_visible > 0 else every
+            if len(frames):
+                usable.append((seq, frames, every))
         if not usable:
             raise SiambenchError("no sequence has a frame with a usable box to train on")
-        self.sequences = [seq for seq, _ in usable]
-        self.frames = [frames for _, frames in usable]
-        self.search_frames = [usable_frames(seq) for seq in self.sequences]
+        self.sequences = [seq for seq, _, _ in usable]
+        self.frames = [frames for _, frames, _ in usable]  # templates
+        self.search_frames = [every for _, _, every in usable]
         self.hidden = [np.isin(every, frames, invert=True)
                        for every, frames in zip(self.search_frames, self.frames, strict=True)]
         self.frame_range = frame_range
@@ -262,10 +266,7 @@ class PairSampler:
         at least the target's mean side apart) with their centre inside the frame; where none
         does, the pair stays an ordinary one.
         """
-        with_lookalikes = self.lookalike_sequences()
-        if not with_lookalikes:
-            raise SiambenchError("look-alike pairs need sequences that record their look-alikes "
-                                 "(the synthetic sets' distractors.txt); none here does")
+        with_lookalikes = self.require_lookalikes()
         s = with_lookalikes[int(rng.integers(len(with_lookalikes)))]
         template, search, hidden = self._frames_near(s, rng)
         seq = self.sequences[s]
@@ -281,6 +282,14 @@ class PairSampler:
             return Pair(s, template, search, hidden=hidden)
         return Pair(s, template, search, lookalike=int(choices[rng.integers(len(choices))]),
                     hidden=hidden)
+
+    def require_lookalikes(self) -> list[int]:
+        """:meth:`lookalike_sequences`, an error when there is none (--lookalikes needs them)."""
+        found = self.lookalike_sequences()
+        if not found:
+            raise SiambenchError("--lookalikes needs sequences that record their look-alikes (the "
+                                 "synthetic sets' distractors.txt); none of these does")
+        return found
 
     def lookalike_sequences(self) -> list[int]:
         """Indices of the sequences that record look-alikes, checked against their ground truth."""
