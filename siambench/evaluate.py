@@ -85,6 +85,7 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     """
     index = ResultIndex(store, strict)
     index.check_unlisted()
+    index.check_one_run(seq.name for seq in ds)
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
         _merge(result, score_ope(ds, index, variant=variant))
@@ -265,7 +266,7 @@ def score_supervised(ds: Dataset, results: ResultIndex | ResultStore, variant: s
         scores = vot_metrics.pysot_supervised(sequences, ds.eao_interval, tags)
     else:
         scores = vot_metrics.votkit_supervised(sequences, ds.eao_interval)
-    scores["overall"]["sequences_scored"] = len(sequences)
+    _record_counts(scores, sequences)
     return scores
 
 
@@ -274,8 +275,16 @@ def score_unsupervised(ds: Dataset, results: ResultIndex | ResultStore, variant:
     index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
     sequences = _vot_inputs(ds, index, UNSUPERVISED_DIR)
     scores = vot_metrics.unsupervised(sequences, variant)
-    scores["overall"]["sequences_scored"] = len(sequences)
+    _record_counts(scores, sequences)
     return scores
+
+
+def _record_counts(scores: dict, sequences: list[vot_metrics.VotSequence]) -> None:
+    """The completeness a gate checks: sequences scored, and result lines scored over every
+    repetition, so a shortened file or a deleted repetition lowers the count whatever the
+    metric does with it (AO and vot-toolkit's weights use the ground truth's length)."""
+    scores["overall"]["sequences_scored"] = len(sequences)
+    scores["overall"]["frames"] = sum(len(traj) for seq in sequences for traj in seq.trajectories)
 
 
 def clean_json(value):

@@ -263,8 +263,8 @@ def unchecked_completeness(changes: Iterable[Change]) -> list[str]:
     lines = []
     if old:
         lines.append(f"{old} of {len(compared)} baseline scores record no sequence and frame counts "
-                     "(a siambench-baseline/1 file?): their completeness cannot be checked until the "
-                     "baseline is rewritten with --update")
+                     "(a siambench-baseline/1 file, or scores that recorded none): their completeness "
+                     "cannot be checked until the baseline is rewritten with --update")
     if unrecorded:
         lines.append(f"{unrecorded} current scores do not record sequences_scored and frames: "
                      "their completeness is not checked")

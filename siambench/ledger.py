@@ -183,6 +183,18 @@ class Ledger:
                     paths.add(self.root / entry["times"])
         return paths
 
+    def describe_key(self, key: str) -> str:
+        """A run key with what it stands for, as far as the ledger recorded it."""
+        info = self.data["keys"].get(key)
+        if not isinstance(info, dict):
+            return f"run {key}"
+        weights = str(info.get("weights") or "?")
+        weights = weights[:19] + "..." if weights.startswith("sha256:") else weights
+        spec = str(info.get("spec_hash") or "?")[:8]
+        precision = info.get("precision")
+        extra = f", {precision}" if precision and precision != "fp32" else ""
+        return f"run {key} (spec {spec}, weights {weights}{extra})"
+
     def done(self, protocol: str, sequence: str, repetition: int, key: str) -> bool:
         """Listed under `key`, and the file on disk is still the one that was recorded."""
         entry = self.entry(protocol, sequence)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,17 +43,15 @@ def _norm(name: str) -> str:
 def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
     """`<stem><suffix>` in `folder`, or the one file whose name is a spelling of it.
 
-    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) without an exact match are
-    an error naming both: picking one by directory order would score whichever came first.
+    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) are an error naming both,
+    even when one is spelt exactly: the other may be the newer one, and picking either silently
+    could score a stale copy.
     """
-    exact = folder / f"{stem}{suffix}"
-    if exact.is_file():
-        return exact
     if not folder.is_dir():
         return None
     key = _norm(stem)
     found = sorted(p for p in folder.iterdir()
-                   if p.name.endswith(suffix) and p.is_file() and _norm(p.name[: -len(suffix)]) == key)
+                   if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key and p.is_file())
     if len(found) > 1:
         raise InputError(found[0], f"ambiguous result files for sequence {stem!r}: {found[0].name} and "
                                    f"{found[1].name}; keep one")
@@ -60,13 +59,11 @@ def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
 
 
 def _find_dir(folder: Path, name: str) -> Path | None:
-    exact = folder / name
-    if exact.is_dir():
-        return exact
+    """`folder/name`, or the one folder whose name is a spelling of it (two are an error)."""
     if not folder.is_dir():
         return None
     key = _norm(name)
-    found = sorted(p for p in folder.iterdir() if p.is_dir() and _norm(p.name) == key)
+    found = sorted(p for p in folder.iterdir() if _norm(p.name) == key and p.is_dir())
     if len(found) > 1:
         raise InputError(found[0], f"ambiguous result folders for sequence {name!r}: {found[0].name} and "
                                    f"{found[1].name}; keep one")
@@ -297,10 +294,36 @@ class ResultIndex:
                 self.problem(path, "listed in the results ledger but missing; the sequence has no result")
                 return []
             if file_sha256(path) != digest:
-                self.problem(path, "changed since siambench wrote it (its hash differs from the ledger's); "
-                                   "scoring it as it is now")
+                # Always an error: scoring it would credit the run with results it did not write.
+                raise InputError(path, "changed since siambench wrote it (its hash differs from the "
+                                       "ledger's); rerun `siambench run` to redo it, or delete "
+                                       f"{self.ledger.path.name} to score the folder as foreign results")
             paths.append(path)
         return paths
+
+    def check_one_run(self, sequences: Iterable[str]) -> None:
+        """The results of `sequences` come from one run key (one spec and one weights file).
+
+        A folder where some sequences were run with other weights or settings (a rerun that
+        stopped part way, a `--sequences` run with a changed spec) would otherwise be scored as
+        one tracker; that is an error naming the runs and how to make the folder whole.
+        """
+        if self.ledger is None:
+            return
+        by_key: dict[str, list[str]] = {}
+        for protocol in self.ledger.protocols():
+            for seq in sequences:
+                entry = self.ledger.entry(protocol, seq)
+                if entry is not None and entry.get("files"):
+                    by_key.setdefault(str(entry.get("key")), []).append(seq)
+        if len(by_key) <= 1:
+            return
+        runs = "; ".join(f"{self.ledger.describe_key(key)}: {len(seqs)} sequence(s), e.g. {seqs[0]}"
+                         for key, seqs in sorted(by_key.items(), key=lambda kv: -len(kv[1])))
+        raise InputError(self.store.root, f"results of {len(by_key)} different runs (other spec, weights or "
+                                          f"precision) under one tracker name ({runs}); rerun `siambench "
+                                          "run` with one setting to redo the others, or give each run its "
+                                          "own --results-dir")
 
     def check_unlisted(self) -> list[Path]:
         """Report the result files of a ledger folder that the ledger does not list."""
@@ -319,9 +342,28 @@ class ResultIndex:
 
 
 def list_trackers(results_dir: Path, dataset_folders: tuple[str, ...]) -> dict[str, Path]:
-    """Tracker folders under the first results folder that exists for a dataset: name -> folder."""
+    """Tracker folders of a dataset, name -> the results folder holding it.
+
+    `dataset_folders` are the dataset's own folder, then its aliases (``OTB100``, ``OTB2015``).
+    Each tracker is looked for in all of them: one found in its dataset's own folder is taken
+    from there (an alias folder's copy is named in a warning, as it is not scored); one found
+    only in two alias folders is an error, as either could be the one meant.
+    """
+    where: dict[str, list[Path]] = {}
     for folder in dataset_folders:
         base = Path(results_dir) / folder
         if base.is_dir():
-            return {p.name: base for p in sorted(base.iterdir()) if p.is_dir() and not p.name.startswith(".")}
-    return {}
+            for p in sorted(base.iterdir()):
+                if p.is_dir() and not p.name.startswith(".") and any(p.iterdir()):
+                    where.setdefault(p.name, []).append(base)
+    own = Path(results_dir) / dataset_folders[0]
+    found = {}
+    for name, bases in sorted(where.items()):
+        if len(bases) > 1:
+            others = ", ".join(str(b / name) for b in bases if b != own)
+            if bases[0] != own:
+                raise InputError(bases[0] / name, f"results of tracker {name!r} are also in {others}; either "
+                                                  "could be meant, keep one")
+            log.warning("%s: not scored, the results in %s are (the dataset's own folder)", others, own / name)
+        found[name] = bases[0]
+    return found

@@ -142,8 +142,13 @@ def _rate(frames: int, seconds: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool) -> tuple[str, dict[str, Any]]:
-    """Digest identifying what produced a run, and the description stored with it."""
+def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool,
+            precision: str = "fp32") -> tuple[str, dict[str, Any]]:
+    """Digest identifying what produced a run, and the description stored with it.
+
+    A reduced `precision` changes the boxes, so it is part of the key; fp32 adds nothing, which
+    keeps the keys of runs recorded before precision was.
+    """
     from siambench.weights import file_digest
 
     if random_init:
@@ -152,7 +157,8 @@ def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool) -> tuple
         weights_id = "sha256:" + file_digest(weights)
     else:
         weights_id = "no weights"
-    key = hashlib.sha256(f"{spec.spec_hash()}|{weights_id}".encode()).hexdigest()[:16]
+    what = f"{spec.spec_hash()}|{weights_id}" + ("" if precision == "fp32" else f"|{precision}")
+    key = hashlib.sha256(what.encode()).hexdigest()[:16]
     info = {
         "tracker": spec.name,
         "adapter": spec.adapter,
@@ -164,6 +170,7 @@ def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool) -> tuple
         "weights_file": str(weights) if weights is not None else None,
         "weights": weights_id,
         "random_init": random_init,
+        "precision": precision,
         "siambench_version": __version__,
     }
     return key, info
@@ -300,7 +307,7 @@ def run(
                            threads=threads, **engine_options)
     count = getattr(engine, "workers", None) or 1
     weights_path = None if random_init else resolve_weights(spec, weights)
-    key, key_info = run_key(spec, weights_path, random_init)
+    key, key_info = run_key(spec, weights_path, random_init, precision)
 
     results_dir = Path(results_dir)
     store = ResultStore(results_dir, ds.results_name, spec.name)

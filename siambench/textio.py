@@ -8,6 +8,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -341,11 +342,28 @@ def read_json(path: Path, what: str = "file"):
 
     text = read_text(path, what)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    except _RepeatedKey as exc:
+        raise InputError(path, f"invalid JSON (key {json.dumps(str(exc))} is repeated in one object; "
+                               "only one value can count)") from None
     except RecursionError:  # thousands of nested brackets
         raise InputError(path, "invalid JSON (nested too deeply)") from None
+
+
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's members; a repeated key is refused, where json would silently keep the last."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
 
 
 def read_yaml(path: Path, what: str = "file"):

@@ -95,6 +95,36 @@ def test_lower_is_better_metrics_fail_when_they_rise(
     assert code == 0 and "improved" in out
 
 
+def test_every_failure_count_is_lower_is_better() -> None:
+    from siambench.scores import direction
+
+    # vot-toolkit's length-weighted failures once gated the wrong way: more failures "improved"
+    assert {direction(m) for m in ("failures", "weighted_failures", "mean_failures", "robustness")} == {-1}
+
+
+def test_a_baseline_that_compares_nothing_is_an_error(
+        baseline: Path, score_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"format": "siambench-baseline/2", "entries": []}')
+    code, _, err = run_cli(["gate", "--baseline", str(empty), "--scores", str(score_file)], capsys)
+    assert code == 2 and "holds no scores to compare with" in err
+    # a baseline of auc only, gated on eao: every score would be "new", and passing would say nothing
+    auc_only = tmp_path / "auc.json"
+    data = json.loads(baseline.read_text())
+    auc_only.write_text(json.dumps({**data, "entries": [e for e in data["entries"] if e["metric"] == "auc"]}))
+    code, _, err = run_cli(["gate", "--baseline", str(auc_only), "--scores", str(score_file), "--metric", "eao"],
+                           capsys)
+    assert code == 2 and "no scores for --metric eao" in err
+
+
+def test_a_repeated_key_in_a_baseline_entry_is_an_error(
+        baseline: Path, score_file: Path, capsys: pytest.CaptureFixture) -> None:
+    text = baseline.read_text()
+    baseline.write_text(text.replace('"value": ', '"value": 0.9, "value": ', 1))  # which one counts?
+    code, _, err = run_cli(["gate", "--baseline", str(baseline), "--scores", str(score_file)], capsys)
+    assert code == 2 and 'key "value" is repeated' in err and err.count("\n") == 1
+
+
 def test_a_score_that_disappeared_fails(baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     only_vot = tmp_path / "vot.json"
     only_vot.write_text(json.dumps(SCORES[0]))
@@ -151,8 +181,8 @@ def test_a_full_demo_run_also_gives_the_ci_subset_scores(tmp_path: Path) -> None
     # `siambench demo` writes results/demo; the baseline also lists demo-ci, scored from them.
     (tmp_path / "demo" / "siamfc-demo").mkdir(parents=True)
     assert dataset_folders(tmp_path) == {"demo": ["demo", "demo-ci"]}
-    (tmp_path / "demo-ci" / "siamfc-demo").mkdir(parents=True)  # its own results win
-    assert dataset_folders(tmp_path) == {"demo": ["demo"], "demo-ci": ["demo-ci"]}
+    (tmp_path / "demo-ci" / "siamfc-demo").mkdir(parents=True)  # not a folder of demo-ci's: not read
+    assert dataset_folders(tmp_path) == {"demo": ["demo", "demo-ci"]}
 
 
 def test_baseline_round_trip_and_top_level_variant(tmp_path: Path) -> None:

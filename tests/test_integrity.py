@@ -98,19 +98,80 @@ def test_rerun_with_other_settings_and_fewer_repetitions_leaves_only_the_new_run
     assert {ledger.entry("supervised", s)["key"] for s in ("occlusion1", "clutter1")} == {summary.run_key}
 
 
-def test_an_edited_result_is_rerun_and_reported_by_eval(drift, data_root, tmp_path, caplog):
+def test_an_edited_result_is_an_error_for_eval_and_rerun_by_run(drift, data_root, tmp_path):
     _vot_run(data_root, tmp_path)
     path = ResultStore(tmp_path, "demo-vot", "drift").vot_path("occlusion1")
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0], "0.0000,0.0000,1.0000,1.0000", *lines[2:]]) + "\n")  # edited by hand
-    with caplog.at_level("WARNING", "siambench"):
+    # not a warning: a gate fed these scores would pass whatever the edit did
+    with pytest.raises(InputError, match="hash differs from the ledger's.*delete .siambench.json"):
         _eval_vot(data_root, tmp_path)
-    assert "hash differs from the ledger's" in caplog.text
-    with pytest.raises(InputError, match="hash differs"):
-        _eval_vot(data_root, tmp_path, strict=True)
     summary = _vot_run(data_root, tmp_path)
     assert summary.sequences_run == ["occlusion1"]
     _eval_vot(data_root, tmp_path, strict=True)  # consistent again
+
+
+def test_results_of_two_runs_under_one_tracker_name_are_an_error(drift, data_root, tmp_path):
+    _vot_run(data_root, tmp_path, sequences=["occlusion1"])
+    drift(2.0)  # another spec, run on the other sequence only
+    _vot_run(data_root, tmp_path, sequences=["clutter1"])
+    with pytest.raises(InputError, match=r"results of 2 different runs .*e\.g\. (occlusion1|clutter1).*"
+                                         r"rerun `siambench run`"):
+        _eval_vot(data_root, tmp_path)
+    _vot_run(data_root, tmp_path)  # the current spec redoes occlusion1: one run again
+    assert _eval_vot(data_root, tmp_path)["overall"]["sequences_scored"] == 2
+
+
+def test_reduced_precision_is_part_of_the_run_key(drift):
+    import hashlib
+
+    from siambench.runner import run_key
+    from siambench.trackers.registry import load_spec
+
+    spec = load_spec("drift")
+    fp32, info = run_key(spec, None, random_init=True)
+    bf16, _ = run_key(spec, None, random_init=True, precision="bf16")
+    assert bf16 != fp32 and info["precision"] == "fp32"
+    # fp32 keeps the key that runs recorded before precision was part of it
+    assert fp32 == hashlib.sha256(f"{spec.spec_hash()}|random-init".encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ completeness counts
+
+
+def _cut(path: Path, keep: int) -> None:
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:keep]))
+
+
+@pytest.mark.parametrize("variant", ["pysot", "vot-toolkit"])
+def test_a_shortened_supervised_file_lowers_the_frame_count(data_root, tmp_path, variant):
+    root = _foreign_vot(tmp_path, data_root, {})
+    full = evaluate("demo-vot", results_dir=tmp_path, data_root=data_root, variant=variant)
+    _cut(root / "clutter1" / "clutter1_001.txt", N_FRAMES // 2)
+    cut = evaluate("demo-vot", results_dir=tmp_path, data_root=data_root, variant=variant)
+    frames = [s["trackers"]["other"]["overall"]["frames"] for s in (full, cut)]
+    assert frames == [2 * N_FRAMES, 2 * N_FRAMES - N_FRAMES // 2]
+
+
+def test_a_shortened_unsupervised_file_lowers_the_frame_count(data_root, tmp_path):
+    root = _foreign_vot(tmp_path, data_root, {})
+    unsup = root.parent / "unsupervised"
+    shutil.copytree(root, unsup)
+    full = _eval_foreign(data_root, tmp_path)
+    _cut(unsup / "clutter1" / "clutter1_001.txt", N_FRAMES // 2)
+    # AO averages whatever frames a file has, so only the count can show the loss
+    assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES // 2
+
+
+def test_a_deleted_repetition_lowers_the_frame_count(data_root, tmp_path, caplog):
+    root = _foreign_vot(tmp_path, data_root, {"occlusion1": 3, "clutter1": 3})
+    full = _eval_foreign(data_root, tmp_path)
+    (root / "clutter1" / "clutter1_003.txt").unlink()
+    assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES == 5 * N_FRAMES
+
+
+def _eval_foreign(data_root, results):
+    return evaluate("demo-vot", results_dir=results, data_root=data_root)["trackers"]["other"]["overall"]
 
 
 # ------------------------------------------------------------------ eval scores the ledger's files
@@ -466,3 +527,33 @@ def test_submissions_carry_only_the_ledgers_files(drift, data_root, tmp_path, ca
     from siambench.datasets import load_dataset
 
     assert sorted(p.stem for p in folder.glob("*.txt")) == sorted(load_dataset("demo", root=data_root).names)
+
+
+def test_two_spellings_are_an_error_even_when_one_is_exact(tmp_path):
+    store = ResultStore(tmp_path, "OTB100", "t")
+    store.root.mkdir(parents=True)
+    for name in ("Jogging-1.txt", "jogging_1.txt"):  # a stale copy beside the exact name
+        (store.root / name).write_text("1,2,3,4\n")
+    with pytest.raises(InputError, match="ambiguous result files for sequence 'Jogging-1'"):
+        store.find_ope("Jogging-1")
+
+
+def _tracker_dir(results: Path, folder: str, tracker: str) -> None:
+    (results / folder / tracker).mkdir(parents=True)
+    (results / folder / tracker / "Basketball.txt").write_text("1,2,3,4\n")
+
+
+def test_a_tracker_is_found_in_any_of_its_datasets_folders(tmp_path, caplog):
+    from siambench.results import list_trackers
+
+    folders = ("OTB2013", "OTB100", "OTB2015")
+    _tracker_dir(tmp_path, "OTB100", "SiamFC")
+    _tracker_dir(tmp_path, "OTB2015", "SiamRPN")
+    assert list_trackers(tmp_path, folders) == {"SiamFC": tmp_path / "OTB100", "SiamRPN": tmp_path / "OTB2015"}
+    _tracker_dir(tmp_path, "OTB2013", "SiamFC")  # the dataset's own folder wins, the other is named
+    with caplog.at_level("WARNING", "siambench"):
+        assert list_trackers(tmp_path, folders)["SiamFC"] == tmp_path / "OTB2013"
+    assert f"{tmp_path / 'OTB100' / 'SiamFC'}: not scored" in caplog.text
+    _tracker_dir(tmp_path, "OTB100", "SiamRPN")  # two alias folders: either could be meant
+    with pytest.raises(InputError, match="results of tracker 'SiamRPN' are also in .*OTB2015.*keep one"):
+        list_trackers(tmp_path, folders)

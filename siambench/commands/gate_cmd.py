@@ -81,6 +81,11 @@ def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs:
     if not current and (update or not previous):
         raise SiambenchError("no finite scores to gate" + (f" for --metric {','.join(metrics)}" if metrics else ""))
     changes = compare(current, previous, tolerances, metrics)
+    if not update and not any(c.baseline is not None for c in changes):
+        # every score "new": nothing was compared, and passing would say nothing
+        which = f" for --metric {','.join(metrics)}" if metrics else ""
+        raise SiambenchError(f"{baseline}: the baseline holds no scores{which} to compare with; "
+                             "write it with --update")
     if update:
         _warn_uncounted(current)
         write_baseline(baseline, current)

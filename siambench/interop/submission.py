@@ -32,6 +32,7 @@ def one_pass_results(results_dir: str | Path, tracker: str, dataset: str, out: s
     if index.ledger is not None:
         index.check_unlisted()
         names = sorted(index.ledger.sequences("ope"))
+        index.check_one_run(names)
     else:
         names = sorted(p.stem for p in store.root.glob("*.txt") if not p.stem.endswith("_time"))
     found = [(name, index.ope(name)) for name in names]

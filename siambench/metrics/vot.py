@@ -155,7 +155,6 @@ def pysot_supervised(sequences: list[VotSequence], interval: tuple[int, int] | N
         "accuracy": accuracy,
         "robustness": float(np.mean(fails_by_rep / total_frames) * 100) if total_frames else float("nan"),
         "failures": float(np.mean(fails_by_rep)),
-        "frames": total_frames,
         "repetitions": int(max((len(s.trajectories) for s in sequences), default=0)),
     }
     by_tag = {}
@@ -338,7 +337,6 @@ def votkit_supervised(sequences: list[VotSequence], interval: tuple[int, int] | 
         "robustness": 100.0 * total_failures / total if total else float("nan"),
         "failures": total_failures,
         "weighted_failures": fail_w / total if total else float("nan"),
-        "frames": int(total),
         "repetitions": int(max((len(s.trajectories) for s in sequences), default=0)),
         "curves": {"eao": curve.tolist()},
     }
