@@ -1,14 +1,17 @@
 """Which tracker specs a checkpoint file fits, and installing it under the name they expect.
 
     fits = identify("Downloads/CIResNet22.pth")        # [Fit(spec=siamfcplus, ok=True), ...]
-    install("Downloads/CIResNet22.pth", fits)           # -> ~/.cache/siambench/weights/siamdw_SiamFCRes22.pth
+    specs = choose("Downloads/CIResNet22.pth", fits)   # [siamfcplus, siamfcplus-vot]: one file name
+    install("Downloads/CIResNet22.pth", specs)          # -> (~/.cache/siambench/weights/siamdw_SiamFCRes22.pth, "copied")
 
 A checkpoint fits a spec when the spec's tracker builds with it: the adapter's own loader reads
 the file, maps its keys (DaSiamRPN's names, SiamDW's prefixes) and checks every key, shape and
 value strictly, exactly as ``siambench run`` would. Specs whose network is the same (the VOT
-and OTB settings of one model) are checked once. The released files of pysot's VOT and OTB
-ResNet-50 models have identical layouts; the file's path decides between them when its words
-name one (``siamrpn_r50_l234_dwxcorr_otb/model.pth``), else ``tracker`` must.
+and OTB settings of one model) are checked once. Where a file fits specs that expect different
+checkpoint names (a user's spec of a released model under another name, say), the file's name
+and its folder's decide when their words name one (``siamrpn_r50_l234_dwxcorr_otb/model.pth``),
+else ``tracker`` must. A file that `siambench train` wrote (it records ``siambench_training``)
+is never installed under a released checkpoint's name, whatever its layout.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from siambench.errors import InputError, SiambenchError
+from siambench.textio import ordinary_mode
 from siambench.trackers.registry import TrackerSpec, create_tracker, list_trackers, load_spec
 from siambench.weights import PACKAGE_PREFIX, expected_weights_path, file_digest, weights_dir
 
@@ -106,6 +110,17 @@ def _words(text: str) -> set[str]:
     return set(re.split(r"[^a-z0-9]+", text.lower())) - _GENERIC
 
 
+def trained_here(path: str | Path) -> bool:
+    """Whether `siambench train` wrote the file (it records how, under ``siambench_training``)."""
+    import torch
+
+    try:
+        obj = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - identify() has read it already; a reader's quirk is not ours
+        return False
+    return isinstance(obj, dict) and "siambench_training" in obj
+
+
 def choose(path: str | Path, fits: Sequence[Fit], tracker: str | None = None) -> list[TrackerSpec]:
     """The specs to install `path` for: all fitting specs that share one checkpoint name.
 
@@ -116,6 +131,10 @@ def choose(path: str | Path, fits: Sequence[Fit], tracker: str | None = None) ->
     path = Path(path)
     good = [f.spec for f in fits if f.ok]
     if tracker is not None:
+        if tracker not in list_trackers():
+            from siambench.errors import UnknownNameError
+
+            raise UnknownNameError("tracker", tracker, list_trackers())
         chosen = [s for s in good if s.name == tracker]
         if not chosen:
             fitting = ", ".join(s.name for s in good) or "none"
@@ -124,7 +143,8 @@ def choose(path: str | Path, fits: Sequence[Fit], tracker: str | None = None) ->
         return [s for s in good if s.checkpoint == name]
     names = sorted({s.checkpoint for s in good})
     if len(names) > 1:
-        words = _words(str(path.resolve()))
+        resolved = path.resolve()  # the file's own name and folder: an ancestor's words say nothing of it
+        words = _words(resolved.name) | _words(resolved.parent.name)
         named = [n for n in names if _words(n) <= words]
         most = max((len(_words(n)) for n in named), default=0)
         named = [n for n in named if len(_words(n)) == most]  # the most specific name wins
@@ -136,19 +156,23 @@ def choose(path: str | Path, fits: Sequence[Fit], tracker: str | None = None) ->
     return [s for s in good if s.checkpoint in names]
 
 
-def install(path: str | Path, specs: Sequence[TrackerSpec], link: bool = False, force: bool = False) -> Path:
+def install(path: str | Path, specs: Sequence[TrackerSpec], link: bool = False,
+            force: bool = False) -> tuple[Path, str]:
     """Copy (or symlink) `path` to the weights folder under the specs' checkpoint name, atomically.
 
-    An identical file already there is left as it is; a different one is replaced only with `force`.
+    Returns the target and what was done: "copied", "linked", or "already installed" (the same
+    file, or one with the same bytes, was there; a link asked to be a copy is made one). A
+    different file is replaced only with `force`; a dangling link is replaced as if absent.
     """
     path = Path(path).resolve()
     target = expected_weights_path(specs[0])
     if target is None:  # pragma: no cover - installable_specs() only lists specs with a checkpoint
         raise SiambenchError(f"tracker {specs[0].name!r} has no checkpoint")
-    if target.exists() or target.is_symlink():
-        if target.resolve() == path or (target.is_file() and file_digest(target) == file_digest(path)):
-            return target
-        if not force:
+    if target.exists():
+        same = target.resolve() == path or file_digest(target) == file_digest(path)
+        if same and (link or not target.is_symlink()):
+            return target, "already installed"
+        if not same and not force:
             raise InputError(target, "a different checkpoint is already installed here; use --force to replace it")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,13 +186,14 @@ def install(path: str | Path, specs: Sequence[TrackerSpec], link: bool = False, 
             os.symlink(path, tmp)
         else:
             shutil.copyfile(path, tmp)
+            ordinary_mode(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         raise InputError(target, f"cannot install the checkpoint ({exc.strerror or exc})") from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
-    return target
+    return target, "linked" if link else "copied"
 
 
-__all__ = ["Fit", "choose", "identify", "install", "installable_specs", "shipped_specs", "weights_dir"]
+__all__ = ["Fit", "choose", "identify", "install", "installable_specs", "shipped_specs", "trained_here", "weights_dir"]

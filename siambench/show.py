@@ -16,6 +16,7 @@ target and renamed, so a stopped command never leaves half a file.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -27,11 +28,15 @@ import numpy as np
 from siambench.datasets import Dataset, load_dataset
 from siambench.errors import InputError, SiambenchError
 from siambench.results import FAILURE, INIT, ResultIndex, ResultStore, list_trackers
+from siambench.textio import ordinary_mode
+
+log = logging.getLogger("siambench")
 
 GT_COLOUR = (0, 200, 0)  # BGR
-# Distinct colours for the trackers (BGR), in order; the ground truth is green.
+# Distinct colours for the trackers (BGR), in order; the ground truth is green. Past these,
+# colours are spread over the hue circle (tracker_colour).
 TRACKER_COLOURS = ((0, 140, 255), (255, 120, 0), (200, 0, 200), (0, 220, 220), (255, 255, 255),
-                   (120, 120, 255), (60, 60, 60))
+                   (120, 120, 255), (255, 200, 140), (0, 90, 170), (170, 255, 120), (150, 40, 110))
 FAILURE_COLOUR = (0, 0, 255)
 SHEET_TILE_WIDTH = 320
 VIDEO_MIN_WIDTH = 480
@@ -69,6 +74,29 @@ def load_track(ds: Dataset, results_dir: Path, tracker: str, sequence: str) -> T
     raise InputError(found[tracker] / tracker, f"no VOT result for sequence {sequence!r}")
 
 
+def _load_tracks(ds: Dataset, results_dir: Path, trackers: Sequence[str], sequence: str) -> list[TrackLine]:
+    """Each tracker's result on the sequence; one without one is left out with a warning (all
+    without one is an error), and a result whose length is not the sequence's is warned about."""
+    lines, problems = [], []
+    for tracker in trackers:
+        try:
+            lines.append(load_track(ds, results_dir, tracker, sequence))
+        except InputError as exc:
+            if len(trackers) == 1:
+                raise
+            problems.append(str(exc))
+    if not lines:
+        raise InputError(None, "none of the trackers has a result to show: " + "; ".join(problems))
+    for problem in problems:
+        log.warning("%s; shown without it", problem)
+    length = len(ds[sequence].groundtruth)
+    for line in lines:
+        if len(line.regions) != length:
+            log.warning("%s: %d lines for the %d frames of %s; drawn as far as it goes", line.source,
+                        len(line.regions), length, sequence)
+    return lines
+
+
 def _vot_line(tracker: str, path: Path) -> TrackLine:
     from siambench.results import read_vot_trajectory
 
@@ -86,6 +114,17 @@ def _vot_line(tracker: str, path: Path) -> TrackLine:
         else:
             regions.append(entry if np.isfinite(entry).all() else None)
     return TrackLine(tracker, regions, events, path)
+
+
+def tracker_colour(k: int) -> tuple[int, int, int]:
+    """The BGR colour of the k-th tracker: the fixed palette, then golden-ratio hues."""
+    if k < len(TRACKER_COLOURS):
+        return TRACKER_COLOURS[k]
+    import colorsys
+
+    hue = (0.13 + 0.618034 * (k - len(TRACKER_COLOURS))) % 1.0
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.75, 1.0)
+    return round(b * 255), round(g * 255), round(r * 255)
 
 
 def _polygon(region: np.ndarray) -> np.ndarray:
@@ -111,11 +150,9 @@ def draw_frame(image: np.ndarray, index: int, groundtruth: np.ndarray | None, li
         points = np.round(_polygon(region) * scale).astype(np.int32)
         cv2.polylines(out, [points], True, colour, thickness, cv2.LINE_AA)
 
-    if groundtruth is not None and np.isfinite(groundtruth).all() and np.any(groundtruth):
-        outline(groundtruth, GT_COLOUR)
     failed, notes = [], []
     for k, line in enumerate(lines):
-        colour = TRACKER_COLOURS[k % len(TRACKER_COLOURS)]
+        colour = tracker_colour(k)
         region = line.regions[index] if index < len(line.regions) else None
         if region is not None:
             outline(region, colour)
@@ -124,6 +161,8 @@ def draw_frame(image: np.ndarray, index: int, groundtruth: np.ndarray | None, li
             failed.append(line.tracker)
         elif event == "init":
             notes.append((f"{line.tracker}: re-init", colour))
+    if groundtruth is not None and np.isfinite(groundtruth).all() and np.any(groundtruth):
+        outline(groundtruth, GT_COLOUR)  # last, so a box on top of it does not hide it
     if failed:
         cv2.rectangle(out, (0, 0), (out.shape[1] - 1, out.shape[0] - 1), FAILURE_COLOUR, 2 * thickness + 2)
         notes.insert(0, ("failure: " + ", ".join(failed), FAILURE_COLOUR))
@@ -137,7 +176,10 @@ def _label(image: np.ndarray, text: str, colour: tuple[int, int, int], row: int)
 
     scale = 0.45
     y = 18 + 18 * row
-    cv2.putText(image, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    # On a dark box rather than over a thick black copy of itself: the two strokes drift apart
+    # along a long line, which doubles the letters.
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(image, (3, y - h - 3), (9 + w, y + base), (0, 0, 0), -1)
     cv2.putText(image, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
 
 
@@ -165,13 +207,23 @@ def contact_sheet(tiles: Sequence[np.ndarray], columns: int = 4) -> np.ndarray:
 def _legend(width: int, lines: Sequence[TrackLine]) -> np.ndarray:
     import cv2
 
-    strip = np.full((28, width, 3), 32, dtype=np.uint8)
+    entries = [("ground truth", GT_COLOUR)] + [(line.tracker, tracker_colour(k)) for k, line in enumerate(lines)]
+    # Lay the entries out in rows that fit the width (a long list wraps instead of running off).
+    rows: list[list[tuple[int, str, tuple[int, int, int]]]] = [[]]
     x = 8
-    for name, colour in [("ground truth", GT_COLOUR)] + [
-            (line.tracker, TRACKER_COLOURS[k % len(TRACKER_COLOURS)]) for k, line in enumerate(lines)]:
-        cv2.rectangle(strip, (x, 9), (x + 18, 19), colour, -1)
-        cv2.putText(strip, name, (x + 24, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (230, 230, 230), 1, cv2.LINE_AA)
-        x += 32 + 9 * len(name)
+    for name, colour in entries:
+        w = 24 + cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 16
+        if rows[-1] and x + w > width:
+            rows.append([])
+            x = 8
+        rows[-1].append((x, name, colour))
+        x += w
+    strip = np.full((28 * len(rows), width, 3), 32, dtype=np.uint8)
+    for r, row in enumerate(rows):
+        for x, name, colour in row:
+            cv2.rectangle(strip, (x, 9 + 28 * r), (x + 18, 19 + 28 * r), colour, -1)
+            cv2.putText(strip, name, (x + 24, 19 + 28 * r), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (230, 230, 230), 1,
+                        cv2.LINE_AA)
     return strip
 
 
@@ -212,6 +264,7 @@ def _atomic_video(path: Path, frames: Sequence[Path], draw, fps: float) -> None:
             raise InputError(path, "no frames to write")
         writer.release()
         writer = None
+        ordinary_mode(tmp)
         os.replace(tmp, path)
     finally:
         if writer is not None:
@@ -250,7 +303,7 @@ def show(
     results_dir = Path(results_dir)
     out = Path(out) if out is not None else results_dir / "show" / ds.results_name
     check_writable_dir(out)
-    lines = [load_track(ds, results_dir, t, sequence) for t in trackers]
+    lines = _load_tracks(ds, results_dir, trackers, sequence)
     frames = list(seq.frames)
     if not frames or not Path(frames[0]).is_file():
         raise InputError(frames[0] if frames else ds.root, f"the frames of sequence {sequence!r} are missing: "

@@ -206,6 +206,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def ordinary_mode(path: str | Path) -> None:
+    """Give a temporary file the mode a plain new file gets (0666 less the umask).
+
+    mkstemp creates 0600, so every file written through one would be readable by its owner
+    only: results, weights and videos in a shared folder are meant for the others too.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """:func:`atomic_write_text` for bytes (images, weights, archives)."""
     path = Path(path)
@@ -216,9 +227,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise InputError(path, f"cannot write ({os_reason(exc)})") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
+    ordinary_mode(tmp)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -86,3 +86,29 @@ def test_show_names_what_is_missing(runaway, data_root, tmp_path):
     seq = _first_sequence(data_root, "demo")
     with pytest.raises(InputError, match="no results of tracker 'nobody'"):
         show(["nobody"], "demo", seq, results_dir=tmp_path, data_root=data_root)
+
+
+def test_a_tracker_without_a_result_is_left_out_with_a_warning(runaway, data_root, tmp_path, caplog):
+    from siambench.show import show
+
+    run("runaway", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    seq = _first_sequence(data_root, "demo")
+    short = tmp_path / "demo" / "short"
+    short.mkdir()
+    (short / f"{seq}.txt").write_text("10,10,20,20\n" * 5)  # a foreign result of 5 lines
+    with caplog.at_level("WARNING", "siambench"):
+        written = show(["runaway", "nobody", "short"], "demo", seq, results_dir=tmp_path, data_root=data_root,
+                       video=False)
+    assert cv2.imread(str(written["sheet"])) is not None
+    assert "no results of tracker 'nobody'" in caplog.text and "shown without it" in caplog.text
+    assert f"5 lines for the {N_FRAMES} frames" in caplog.text
+    with pytest.raises(InputError, match="none of the trackers has a result"):
+        show(["nobody", "noone"], "demo", seq, results_dir=tmp_path, data_root=data_root)
+
+
+def test_tracker_colours_stay_distinct_past_the_palette():
+    from siambench.show import TRACKER_COLOURS, tracker_colour
+
+    colours = [tracker_colour(k) for k in range(2 * len(TRACKER_COLOURS))]
+    assert len(set(colours)) == len(colours)
+    assert all(max(c) >= 140 for c in colours)  # none too dark to see on a frame

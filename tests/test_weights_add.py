@@ -95,9 +95,11 @@ def test_identical_layouts_are_told_apart_by_the_files_path_or_the_tracker_optio
     assert choose(tmp_path / "siamrpn_r50_l234_dwxcorr" / "model.pth", fits) == [vot]
     with pytest.raises(SiambenchError, match="fits several checkpoints.*--tracker"):
         choose(tmp_path / "model.pth", fits)
+    # only the file's own name and folder count: an ancestor's words say nothing of the file
+    assert choose(tmp_path / "otb_downloads" / "siamrpn_r50_l234_dwxcorr" / "model.pth", fits) == [vot]
     assert choose(tmp_path / "model.pth", fits, tracker="siamrpnpp-otb") == [otb]
-    with pytest.raises(SiambenchError, match="does not fit tracker 'x'"):
-        choose(tmp_path / "model.pth", fits, tracker="x")
+    with pytest.raises(SiambenchError, match="does not fit tracker 'siamrpnpp-alex'"):
+        choose(tmp_path / "model.pth", fits, tracker="siamrpnpp-alex")
 
 
 def test_install_is_atomic_and_refuses_to_overwrite_silently(weights, tmp_path):
@@ -105,8 +107,61 @@ def test_install_is_atomic_and_refuses_to_overwrite_silently(weights, tmp_path):
     first, second = tmp_path / "a.pth", tmp_path / "b.pth"
     first.write_bytes(b"one")
     second.write_bytes(b"two")
-    assert install(first, [spec]).read_bytes() == b"one"
+    target, action = install(first, [spec])
+    assert target.read_bytes() == b"one" and action == "copied"
     with pytest.raises(InputError, match="already installed"):
         install(second, [spec])
-    assert install(second, [spec], force=True).read_bytes() == b"two"
+    assert install(second, [spec], force=True)[0].read_bytes() == b"two"
     assert sorted(p.name for p in weights.iterdir()) == ["t.pth"]  # no temporary left behind
+
+
+def test_install_says_what_it_did_and_leaves_ordinary_files(weights, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    spec = _spec("t", "t.pth")
+    source = tmp_path / "a.pth"
+    source.write_bytes(b"one")
+    previous = os.umask(0o022)
+    try:
+        target, action = install(source, [spec], link=True)
+        assert action == "linked" and target.is_symlink()
+        # the same bytes asked to be a copy: the link becomes a copy (deleting the download is safe)
+        target, action = install(tmp_path / "a.pth", [spec])
+        assert action == "copied" and not target.is_symlink()
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # readable by the others sharing the folder
+        assert install(source, [spec]) == (target, "already installed")
+    finally:
+        os.umask(previous)
+    target.unlink()
+    dangling = tmp_path / "gone.pth"
+    dangling.write_bytes(b"x")
+    install(dangling, [spec], link=True)
+    dangling.unlink()  # the link now points nowhere: replaced without --force
+    assert install(source, [spec]) == (target, "copied") and target.read_bytes() == b"one"
+
+
+def test_one_unreadable_file_does_not_stop_the_others(weights, tmp_path, capsys):
+    broken, good = tmp_path / "broken.pth", tmp_path / "model.pth"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    torch.save(_alex_state(), good)
+    code, out, err = run_cli(["weights", "add", str(broken), str(good)], capsys)
+    assert code == 2 and str(broken) in err
+    assert "ready: siamrpnpp-alex" in out and (weights / "pysot_siamrpn_alex_dwxcorr.pth").is_file()
+
+
+def test_a_network_trained_by_siambench_is_never_installed_as_a_released_one(weights, capsys):
+    from siambench.weights import resolve_weights
+
+    demo = resolve_weights(load_spec("siamfc-demo"), None)  # the official SiamFC layout, trained here
+    code, _, err = run_cli(["weights", "add", str(demo)], capsys)
+    assert code == 2 and "written by `siambench train`, not a released checkpoint" in err
+    assert f"--tracker siamfc-demo --weights {demo}" in err
+    assert not weights.exists() or not any(weights.iterdir())
+
+
+def test_an_unknown_tracker_option_is_named_as_such(weights, tmp_path, capsys):
+    source = tmp_path / "model.pth"
+    torch.save(_alex_state(), source)
+    code, _, err = run_cli(["weights", "add", "--tracker", "nosuch", str(source)], capsys)
+    assert code == 2 and "unknown tracker 'nosuch'" in err
