@@ -55,6 +55,12 @@ def test_eval_csv_writes_the_frames(shared_data, tmp_path, capsys):
     assert code == 0, err
     overall = pd.read_csv(out, index_col=[0, 1, 2])
     assert overall.loc[("otb2015", "pysot", "SiamRPN++"), "auc"] == pytest.approx(0.696, abs=5e-4)
+    from siambench import __version__
+
+    assert set(overall["siambench_version"]) == {__version__}  # the file says which definitions made it
+    from siambench import __version__
+
+    assert set(overall["siambench_version"]) == {__version__}  # the file says which definitions made it
     assert len(pd.read_csv(tmp_path / "otb-sequences.csv")) == 200
     attrs = pd.read_csv(tmp_path / "otb-attributes.csv")
     assert set(attrs["attribute"]) >= {"OCC", "FM", "IV"}

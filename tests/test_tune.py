@@ -85,9 +85,12 @@ def test_trial_specs_are_named_by_their_hash():
 
 
 def test_test_sets_are_recognised():
-    for name in ("vot2018", "otb2015", "otb100", "lasot", "got10k-val"):
+    for name in ("vot2018", "otb2015", "otb100", "lasot"):
         assert "test set" in warn_if_test_set(name)
     assert warn_if_test_set("demo") is None and warn_if_test_set("demo-vot") is None
+    assert warn_if_test_set("got10k-val") is None  # a validation split: what tuning is for
+    for name in ("uav123", "uav20l", "nfs30", "nfs240", "trackingnet"):
+        assert "test set" in warn_if_test_set(name)
 
 
 def test_bad_requests(data_root, tmp_path):

@@ -116,6 +116,8 @@ def write_csv(scores: dict, path: Path, per_sequence: bool) -> list[Path]:
         parts.append(("sequences", path.with_name(f"{path.stem}-sequences{path.suffix or '.csv'}")))
     if len(frames["attributes"]):
         parts.append(("attributes", path.with_name(f"{path.stem}-attributes{path.suffix or '.csv'}")))
+    version = scores.get("siambench_version", "unknown")
     for name, target in parts:
-        atomic_write_text(target, frames[name].to_csv())
+        # every output names the definitions it used: the variant is in the index, the version here
+        atomic_write_text(target, frames[name].assign(siambench_version=version).to_csv())
     return [target for _, target in parts]
