@@ -390,3 +390,33 @@ def test_new_datasets_are_listed(tmp_path: Path, capsys):
     assert code == 0
     for name in ("uav123", "uav20l", "nfs30", "nfs240", "trackingnet"):
         assert any(line.split()[:1] == [name] for line in out.splitlines()), name
+
+
+def _otb_seq(folder, name, lines, images, ext="jpg", first=1):
+    import cv2
+
+    seq = folder / name
+    (seq / "img").mkdir(parents=True)
+    (seq / "groundtruth_rect.txt").write_text("10,10,20,20\n" * lines)
+    for i in range(first, first + images):
+        cv2.imwrite(str(seq / "img" / f"{i:04d}.{ext}"), np.zeros((24, 32, 3), np.uint8))
+
+
+def test_otb_quirks_tiger1_init_omit_png_frames_and_missing_images(tmp_path):
+    pytest.importorskip("cv2")
+    from siambench.datasets.otb import _read_sequence
+    from siambench.errors import InputError
+
+    # Tiger1's full 354-line file: the toolkit scores 349 frames from image 6
+    _otb_seq(tmp_path, "Tiger1", 354, 354)
+    tiger = _read_sequence(tmp_path, "Tiger1", [])
+    assert len(tiger.groundtruth) == 349 and tiger.frames[0].name == "0006.jpg"
+    assert tiger.frames[348].name == "0354.jpg" and (tiger.width, tiger.height) == (32, 24)
+    # KiteSurf as some copies hold it: .png images
+    _otb_seq(tmp_path, "KiteSurf", 5, 5, ext="png")
+    kite = _read_sequence(tmp_path, "KiteSurf", [])
+    assert kite.frames[4].name == "0005.png" and kite.width == 32
+    # more annotated lines than images: named, not silently read past the end
+    _otb_seq(tmp_path, "Basketball", 6, 5)
+    with pytest.raises(InputError, match=r"6 annotated frames from 0001.jpg on, but the last one, .*0006.jpg"):
+        _read_sequence(tmp_path, "Basketball", [])

@@ -20,6 +20,10 @@ log = logging.getLogger("siambench")
 
 # First image of sequences whose annotations do not start at img/0001.jpg (OTB configSeqs).
 START_FRAME = {"David": 300, "BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "Tiger1": 6}
+# Ground-truth files that annotate images the toolkit skips: {name: (lines of that file, lines
+# skipped)}. OTB-100's Tiger1 file has 354 lines, but the MATLAB toolkit starts at image 6 and
+# scores 349 frames (its initOmit); pysot's JSON and other downloads hold the 349 already.
+INIT_OMIT = {"Tiger1": (354, 5)}
 # Sequences with two targets annotated in groundtruth_rect.1.txt / .2.txt.
 SPLIT = re.compile(r"^(?P<base>.+)-(?P<idx>\d)$")
 
@@ -82,18 +86,29 @@ def _read_sequence(folder: Path, name: str, attributes: list[str]) -> Sequence:
     if gt.shape[1] != 4:
         raise InputError(gt_path, f"expected 4 values (x,y,w,h) per line, got {gt.shape[1]}", 1)
     seq_dir = gt_path.parent
+    full, omit = INIT_OMIT.get(seq_dir.name, (None, 0))
+    if len(gt) == full:
+        gt = gt[omit:]
     start = START_FRAME.get(seq_dir.name, 1)
     frames = _frames(seq_dir / "img", start, len(gt))
-    width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
+    if frames[0].is_file():
+        if not frames[len(gt) - 1].is_file():
+            raise InputError(gt_path, f"{len(gt)} annotated frames from {frames[0].name} on, but the last one, "
+                                      f"{frames[len(gt) - 1]}, is missing")
+        width, height = image_size(frames[0])
+    else:
+        width, height = 0, 0
     return Sequence(name, frames, gt, width, height, attributes=list(attributes))
 
 
 def _frames(img_dir: Path, start: int, count: int) -> FrameList:
-    """img/0001.jpg ... counted from the sequence's first annotated frame (Board uses 5 digits)."""
-    digits = 4
-    if not (img_dir / f"{start:04d}.jpg").is_file() and (img_dir / f"{start:05d}.jpg").is_file():
-        digits = 5
-    return FrameList(img_dir, pattern="{:0" + str(digits) + "d}.jpg", start=start, count=count)
+    """img/0001.jpg ... counted from the sequence's first annotated frame (Board uses 5 digits,
+    some copies of KiteSurf hold .png images)."""
+    for digits in (4, 5):
+        for ext in ("jpg", "png"):
+            if (img_dir / f"{start:0{digits}d}.{ext}").is_file():
+                return FrameList(img_dir, pattern="{:0" + str(digits) + "d}." + ext, start=start, count=count)
+    return FrameList(img_dir, pattern="{:04d}.jpg", start=start, count=count)  # annotations only
 
 
 def read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
