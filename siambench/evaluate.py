@@ -61,6 +61,8 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     out = {"dataset": ds.name, "variant": variant, "siambench_version": __version__, "trackers": {}}
     if ds.attribute_set:
         out["attribute_set"] = ds.attribute_set
+    if ds.protocol == "supervised":
+        out["eao_interval"] = list(ds.eao_interval) if ds.eao_interval else None  # EAO depends on it
     for name, base in found.items():
         store = ResultStore(base.parent, base.name, name)
         out["trackers"][name] = score_tracker(ds, store, variant, strict)

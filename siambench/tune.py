@@ -474,7 +474,10 @@ def _ray_trials(context: TrialContext, params: Sequence[Param], search: str, tri
 def warn_if_test_set(dataset: str) -> str | None:
     """A warning when `dataset` is a benchmark whose scores are reported (tuning on it overfits)."""
     from siambench.datasets import dataset_info
+    from siambench.datasets.folder import is_folder_name
 
+    if is_folder_name(dataset):
+        return None  # the user's own data: whether it is a test set is theirs to know
     info = dataset_info(dataset)
     if info.family in TUNING_FAMILIES or info.name in TUNING_SETS:
         return None

@@ -116,7 +116,8 @@ def synth_command(
 
 
 @data_group.command("export-json")
-@click.option("--dataset", "-d", required=True, help="Dataset to describe, e.g. vot2018 or otb2015.")
+@click.option("--dataset", "-d", required=True,
+              help="Dataset to describe: a name (vot2018, otb2015, ...) or a folder in the VOT or OTB layout.")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the datasets (default $SIAMBENCH_DATA or ./data).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,

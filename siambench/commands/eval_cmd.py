@@ -59,7 +59,8 @@ def _render(rows: list[list[str]]) -> list[str]:
 
 
 @click.command("eval")
-@click.option("--dataset", "-d", required=True, help="Dataset name, e.g. vot2018, otb2015, otb2013.")
+@click.option("--dataset", "-d", required=True,
+              help="Dataset name (vot2018, otb2015, ...) or a folder in the VOT or OTB layout.")
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
               help="Folder holding one folder per dataset (default: $SIAMBENCH_DATA or ./data).")
 @click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"), show_default=True,
@@ -79,10 +80,14 @@ def _render(rows: list[list[str]]) -> list[str]:
 @click.option("--attributes", type=click.Choice(["otb2013", "otb2015"]), default=None,
               help="OTB attribute table for the per-attribute scores (default: the benchmark's own; "
                    "otb2013 is the OTB-2013 toolkit's).")
+@click.option("--eao-interval", default=None, metavar="LOW,HIGH",
+              help="EAO interval of sequence lengths (default: the benchmark's published one; for a "
+                   "folder, estimated from its sequence lengths as VOT did).")
 def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, csv_path, per_sequence, strict,
-                 attributes) -> None:
+                 attributes, eao_interval) -> None:
     """Score raw tracking results exactly as the published tables did."""
     from siambench.datasets import load_dataset
+    from siambench.datasets.folder import is_folder_name, registered_twin
     from siambench.evaluate import clean_json, evaluate
     from siambench.textio import atomic_write_text, check_writable_file
 
@@ -93,16 +98,40 @@ def eval_command(dataset, data_root, results_dir, trackers, variant, json_path, 
         import pandas  # noqa: F401 - a missing report extra is one line now, not after scoring
     # Read here: the attribute table and --strict (tag files) are reading options.
     ds = load_dataset(dataset, data_root, attributes=attributes, strict=strict)
+    if eao_interval is not None:
+        ds = with_eao_interval(ds, eao_interval)
+    elif ds.protocol == "supervised" and is_folder_name(dataset):
+        low, high = ds.eao_interval
+        twin = registered_twin(ds.root)
+        hint = (f"; `--dataset {twin} --data-root {Path(ds.root).resolve().parent}` uses {twin}'s published "
+                "interval" if twin else "")
+        click.echo(f"EAO interval [{low}, {high}]: estimated from the sequence lengths of {ds.root} "
+                   f"(--eao-interval LOW,HIGH sets it{hint})", err=True)
     scores = evaluate(ds, results_dir, data_root, list(trackers) or None, variant, strict)
-    from siambench.datasets import dataset_info
-
-    click.echo(format_table(scores, dataset_info(dataset).protocol, per_sequence))
+    click.echo(format_table(scores, ds.protocol, per_sequence))
     if json_path is not None:
         atomic_write_text(json_path, json.dumps(clean_json(scores), indent=1) + "\n")
         click.echo(f"scores written to {json_path}")
     if csv_path is not None:
         for path in write_csv(scores, csv_path, per_sequence):
             click.echo(f"scores written to {path}")
+
+
+def with_eao_interval(ds, text: str):
+    """The dataset with the EAO interval `text` ("LOW,HIGH", 1 <= LOW <= HIGH)."""
+    import dataclasses
+
+    from siambench.errors import SiambenchError
+
+    try:
+        low, high = (int(v) for v in text.split(","))
+    except ValueError:
+        raise SiambenchError(f"--eao-interval {text!r}: expected LOW,HIGH (two whole numbers of frames)") from None
+    if not 1 <= low <= high:
+        raise SiambenchError(f"--eao-interval {text!r}: expected 1 <= LOW <= HIGH")
+    if ds.protocol != "supervised":
+        raise SiambenchError(f"--eao-interval applies to VOT (supervised) datasets; {ds.name} is one-pass")
+    return dataclasses.replace(ds, eao_interval=(low, high))
 
 
 def write_csv(scores: dict, path: Path, per_sequence: bool) -> list[Path]:

@@ -43,7 +43,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 @click.command("run")
 @click.option("--tracker", "-t", required=True, metavar="NAME|SPEC.yaml",
               help="Tracker name (see `siambench list trackers`) or a spec file.")
-@click.option("--dataset", "-d", required=True, help="Dataset name, e.g. vot2018 or otb2015.")
+@click.option("--dataset", "-d", required=True,
+              help="Dataset name (vot2018, otb2015, ...) or a folder in the VOT or OTB layout.")
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding the datasets (default $SIAMBENCH_DATA or ./data).")
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),

@@ -10,7 +10,8 @@ import click
 @click.command("show")
 @click.option("--tracker", "-t", "trackers", required=True, metavar="T[,T2...]",
               help="Tracker result folders to draw, comma-separated (repeatable).", multiple=True)
-@click.option("--dataset", "-d", required=True, help="Dataset name (see `siambench list datasets`).")
+@click.option("--dataset", "-d", required=True,
+              help="Dataset name (see `siambench list datasets`) or a folder in the VOT or OTB layout.")
 @click.option("--sequence", "-s", required=True, help="Sequence to draw.")
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Root of the raw results.")

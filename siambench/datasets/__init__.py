@@ -42,10 +42,20 @@ def load_dataset(name: str, root: str | Path | None = None, attributes: str | No
                  strict: bool = False) -> Dataset:
     """Read a dataset's annotations (never its pixels; at most a first frame's header for its size).
 
+    `name` is a registered benchmark, or a folder in the VOT or OTB layout
+    (:mod:`siambench.datasets.folder`; `root` does not apply to it).
+
     attributes: the per-sequence attribute table of an OTB dataset (``otb2013`` or ``otb2015``;
     default the benchmark's own). strict: a per-frame tag or label file whose length differs
     from the sequence is an error instead of a warning.
     """
+    from siambench.datasets.folder import is_folder_name, load_folder
+
+    if is_folder_name(name):  # a folder in the VOT or OTB layout, not a registered benchmark
+        if attributes is not None:
+            raise SiambenchError("--attributes chooses an OTB attribute table of a registered benchmark; "
+                                 f"{name} is a folder (its attributes.txt is read)")
+        return load_folder(name, strict)
     info = dataset_info(name)
     attribute_set = _attribute_set(info, attributes)
     folder = dataset_folder(name, root)

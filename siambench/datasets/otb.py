@@ -126,13 +126,16 @@ def read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
 
 
 def read_otb_folder(folder: Path) -> list[Sequence]:
-    """Every sequence of an OTB-layout folder (e.g. a synthetic benchmark), sorted by name.
+    """Every sequence of an OTB-layout folder (e.g. a synthetic benchmark), sorted by name; a
+    ``groundtruth_rect.N.txt`` is sequence ``<Seq>-N``, as OTB-100 names its two-target ones.
 
     Attributes come from `attributes.txt` (``Name<TAB>IV, OCC, ...``) when the folder has one.
     """
     listing = folder / "attributes.txt"
     attrs = read_attributes(listing) if listing.is_file() else {}
-    names = sorted(p.parent.name for p in folder.glob("*/groundtruth_rect.txt"))
+    names = sorted([p.parent.name for p in folder.glob("*/groundtruth_rect.txt")]
+                   # two targets (Jogging) or the second only (Human4): OTB-100's <Seq>-N names
+                   + [f"{p.parent.name}-{p.name.split('.')[1]}" for p in folder.glob("*/groundtruth_rect.[0-9].txt")])
     if not names:
         raise InputError(folder, "no sequences found (expected <Seq>/groundtruth_rect.txt)")
     check_distinct(((None, n) for n in names), folder)

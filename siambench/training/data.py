@@ -129,8 +129,9 @@ def load_sequences(
         raise SiambenchError("give --data or --dataset, not both")
     if dataset is not None:
         from siambench.datasets import dataset_info, load_dataset
+        from siambench.datasets.folder import is_folder_name
 
-        if dataset_info(dataset).family == "demo":
+        if not is_folder_name(dataset) and dataset_info(dataset).family == "demo":
             raise SiambenchError(f"{dataset!r} is the demo test set; train on the synthetic "
                                  "training set (the default) or other data")
         ds = load_dataset(dataset, root=data_root)
