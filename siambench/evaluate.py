@@ -91,6 +91,7 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
         _merge(result, score_ope(ds, index, variant=variant))
+        _add_speed(result, store, None)
         return result
     experiments = index.experiments()
     if SUPERVISED_DIR in experiments:
@@ -99,7 +100,34 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
         _merge(result, score_unsupervised(ds, index, variant))
     if not experiments:
         raise InputError(store.root, f"expected a {SUPERVISED_DIR}/ or {UNSUPERVISED_DIR}/ folder of VOT results")
+    _add_speed(result, store, SUPERVISED_DIR if SUPERVISED_DIR in experiments else UNSUPERVISED_DIR)
     return result
+
+
+def _add_speed(result: dict, store: ResultStore, experiment: str | None) -> None:
+    """Frames per second from the per-frame times beside the results (``<seq>_time.txt``).
+
+    Per sequence and overall, frames timed over the seconds they took (frames with a time of 0,
+    such as skipped ones, left out): whole-run throughput, as pysot prints it, rather than
+    got10k's mean of per-frame rates, which a few fast frames inflate. Only the sequences
+    scored, and only where a time file exists; a speed is not a score, and no gate compares it
+    (timings move with the machine).
+    """
+    frames = seconds = 0.0
+    for seq, values in result["sequences"].items():
+        try:
+            times = store.read_times(seq, experiment)
+        except InputError as exc:  # a damaged time file costs the speed, not the scores
+            log.warning("%s; no speed for %s", exc, seq)
+            continue
+        if times is None:
+            continue
+        times = times[np.isfinite(times) & (times > 0)]
+        if len(times):
+            values["fps"] = len(times) / float(times.sum())
+            frames, seconds = frames + len(times), seconds + float(times.sum())
+    if seconds > 0:
+        result["overall"]["fps"] = frames / seconds
 
 
 def _merge(into: dict, part: dict) -> None:

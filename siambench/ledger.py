@@ -10,7 +10,8 @@ Every tracker folder that siambench writes (``<results>/<DATASET>/<tracker>/``) 
          "repetitions": [1, 2],
          "files": {"1": {"path": "baseline/ants1/ants1_001.txt", "sha256": "..."}, "2": {...}},
          "times": "baseline/ants1/ants1_time.txt",
-         "finished": "2026-12-02T01:00:00+00:00"}}}}
+         "finished": "2026-12-02T01:00:00+00:00",
+         "environment": {"device": "cuda:0", "torch": "2.13.0", "gpu": "NVIDIA H100", ...}}}}}
 
 It is the single answer to "which files are the results": ``siambench run`` skips a repetition
 only when the ledger lists it under the same run key *and* the file on disk still has the
@@ -300,8 +301,9 @@ class Ledger:
                 entry["repetitions"] = sorted(int(r) for r in entry.get("files", {}))
 
     def finish(self, protocol: str, sequence: str, repetition: int, key: str, info: dict[str, Any],
-               times: bool = False) -> None:
-        """Record a written result file (hashed now, from disk) under `key`."""
+               times: bool = False, environment: dict[str, str] | None = None) -> None:
+        """Record a written result file (hashed now, from disk) under `key`, and where it was
+        made (`environment`: device, library versions), which speeds depend on."""
         rel = result_relpath(protocol, sequence, repetition)
         digest = file_sha256(self.root / rel)
         with self._change() as data:
@@ -314,6 +316,8 @@ class Ledger:
             if times:
                 entry["times"] = times_relpath(protocol, sequence)
             entry["finished"] = _now()
+            if environment:
+                entry["environment"] = environment
             data["keys"][key] = info
 
     def record_import(self, protocol: str, sequence: str, written: dict[int, Path], key: str,

@@ -176,6 +176,22 @@ def run_key(spec: TrackerSpec, weights: Path | None, random_init: bool,
     return key, info
 
 
+def run_environment(device: str) -> dict[str, str]:
+    """Where a run's results were made, as its ledger entries record it: the device the engine
+    reports, and the versions that change speed (and, on a GPU, the last digits of results)."""
+    import platform
+
+    import torch
+
+    env = {"device": device, "torch": torch.__version__, "python": platform.python_version(),
+           "platform": platform.platform(terse=True), "siambench": __version__}
+    if "cuda" in device and torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name()
+        env["cuda"] = str(torch.version.cuda)
+        env["cudnn"] = str(torch.backends.cudnn.version())
+    return env
+
+
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
@@ -362,17 +378,20 @@ def _run_locked(ledger: Ledger, store: Any, engine: Any, spec: TrackerSpec, ds: 
     per_worker = (threads or 1) if executor == "ray" else worker_threads(count, threads)
     setup = TrackerSetup(spec, protocol, weights_path, random_init, device, per_worker)
     start = time.perf_counter()
+    environment: dict[str, str] = {}  # filled once the engine has started and knows its devices
     with _progress(len(todo), progress, spec.name) as bar, \
             contextlib.closing(engine.run(setup, jobs)) as finished:
         for job, trajectory in finished:
             # Forget, write, record: each step atomic, so a kill anywhere costs at most this
             # job, and a stop request (Ctrl-C, SIGTERM) waits until the job is recorded.
+            environment = environment or run_environment(engine.describe())
             with _signals_held():
                 ledger.start(protocol, job.sequence_name, key)
                 ledger.forget(protocol, job.sequence_name, job.repetition)
                 _write(store, protocol, job.sequence_name, job.repetition, trajectory)
                 ledger.finish(protocol, job.sequence_name, job.repetition, key, key_info,
-                              times=trajectory.times is not None)
+                              times=trajectory.times is not None,
+                              environment=environment)
             summary.add(job.sequence_name, trajectory)
             summary.elapsed_seconds = time.perf_counter() - start
             summary.device = engine.describe()

@@ -27,8 +27,9 @@ from siambench.textio import read_json
 # Which way is better, per metric key. Anything not listed is taken as higher-is-better.
 LOWER_IS_BETTER = frozenset({"robustness", "failures", "weighted_failures", "mean_failures", "lost",
                              "center_error"})
-# Numbers stored beside the scores that describe the run rather than score it.
-COUNTS = frozenset({"frames", "repetitions", "length", "sequences", "sequences_scored"})
+# Numbers stored beside the scores that describe the run rather than score it (speed moves with
+# the machine, so no gate compares it).
+COUNTS = frozenset({"frames", "repetitions", "length", "sequences", "sequences_scored", "fps"})
 # The two counts a gate checks completeness with: a score over fewer of them is not comparable.
 SEQUENCE_COUNT = "sequences_scored"
 FRAME_COUNT = "frames"

@@ -56,7 +56,10 @@ def assert_same_as_serial(results: Path, serial: Path, data_root: Path) -> None:
     assert len(expected) == 5
     assert box_files(results) == expected  # byte for byte
     got, want = scores(results, data_root), scores(serial, data_root)
-    assert got["sequences"] == want["sequences"]
+    def scored(per_sequence: dict) -> dict:  # the speeds differ run to run, the scores may not
+        return {seq: {k: v for k, v in values.items() if k != "fps"} for seq, values in per_sequence.items()}
+
+    assert scored(got["sequences"]) == scored(want["sequences"])
     assert got["overall"]["auc"] == want["overall"]["auc"]
     assert got["overall"]["precision"] == want["overall"]["precision"]
 

@@ -557,3 +557,24 @@ def test_a_tracker_is_found_in_any_of_its_datasets_folders(tmp_path, caplog):
     _tracker_dir(tmp_path, "OTB100", "SiamRPN")  # two alias folders: either could be meant
     with pytest.raises(InputError, match="results of tracker 'SiamRPN' are also in .*OTB2015.*keep one"):
         list_trackers(tmp_path, folders)
+
+
+def test_eval_reports_speed_from_the_time_files_and_no_gate_compares_it(drift, data_root, tmp_path, caplog):
+    from siambench.scores import flatten, parse_scores
+
+    run("drift", "demo", data_root=data_root, results_dir=tmp_path, device="cpu", progress=False)
+    root = tmp_path / "demo" / "drift"
+    times = sorted(root.glob("*_time.txt"))
+    assert len(times) == 2
+    times[0].write_text("0.5\n" * N_FRAMES)
+    times[1].write_text("0\n" + "0.25\n" * (N_FRAMES - 1))  # an untimed frame is left out
+    scores = evaluate("demo", results_dir=tmp_path, data_root=data_root)
+    drift_scores = scores["trackers"]["drift"]
+    per_sequence = sorted(v["fps"] for v in drift_scores["sequences"].values())
+    assert per_sequence == [pytest.approx(2.0), pytest.approx(4.0)]
+    assert drift_scores["overall"]["fps"] == pytest.approx((2 * N_FRAMES - 1) / (0.5 * N_FRAMES + 0.25 * (N_FRAMES - 1)))
+    assert "fps" not in {e.metric for e in flatten(parse_scores(scores, "x"))}
+    times[0].write_text("fast\n")
+    with caplog.at_level("WARNING", "siambench"):
+        again = evaluate("demo", results_dir=tmp_path, data_root=data_root)["trackers"]["drift"]
+    assert "no speed for" in caplog.text and again["overall"]["auc"] == drift_scores["overall"]["auc"]

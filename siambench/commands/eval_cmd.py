@@ -12,8 +12,9 @@ from siambench.metrics import VARIANTS
 # Column order and format per protocol; arrows say which direction is better.
 COLUMNS = {
     "supervised": [("eao", "EAO ↑"), ("accuracy", "Accuracy ↑"), ("robustness", "Robustness ↓"),
-                   ("failures", "Failures ↓"), ("ao", "AO ↑")],
-    "ope": [("auc", "Success AUC ↑"), ("precision", "Precision@20 ↑"), ("norm_precision", "Norm. prec. ↑")],
+                   ("failures", "Failures ↓"), ("ao", "AO ↑"), ("fps", "FPS")],
+    "ope": [("auc", "Success AUC ↑"), ("precision", "Precision@20 ↑"), ("norm_precision", "Norm. prec. ↑"),
+            ("fps", "FPS")],
 }
 
 
@@ -47,6 +48,8 @@ def _fmt(value, key: str) -> str:
         return "-"
     if key == "failures":
         return f"{value:g}"
+    if key == "fps":
+        return f"{value:.1f}"
     return f"{value:.3f}"
 
 
