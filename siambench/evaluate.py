@@ -215,14 +215,16 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
     return {"overall": overall, "sequences": per_seq}
 
 
-def _check_missing(missing: list[str], ds: Dataset, store: ResultStore, strict: bool) -> None:
+def _check_missing(missing: list[str], ds: Dataset, store: ResultStore, strict: bool,
+                   experiment: str | None = None) -> None:
     if not missing:
         return
+    where = f" in {experiment}/" if experiment else ""
     if len(missing) == len(ds) or strict:
-        raise InputError(store.root, f"no result files for {len(missing)} of {len(ds)} sequences "
+        raise InputError(store.root, f"no result files{where} for {len(missing)} of {len(ds)} sequences "
                                      f"(first: {missing[0]})")
-    log.warning("%s: no results for %d sequences (%s); they are left out",
-                store.tracker, len(missing), ", ".join(missing[:5]))
+    log.warning("%s: no results%s for %d sequences (%s); they are left out",
+                store.tracker, where, len(missing), ", ".join(missing[:5]))
 
 
 def _check_supervised(path: Path, traj: Trajectory) -> None:
@@ -269,7 +271,7 @@ def _vot_inputs(ds: Dataset, index: ResultIndex, experiment: str) -> list[vot_me
             raise InputError(ds.root, f"{seq.name}: image size unknown (no frames and no size in the annotations)")
         counts[seq.name] = len(reps)
         out.append(vot_metrics.VotSequence(seq.name, seq.groundtruth, seq.width, seq.height, reps, seq.tags))
-    _check_missing(missing, ds, index.store, strict)
+    _check_missing(missing, ds, index.store, strict, experiment)
     _check_repetitions(index, experiment, counts)
     return out
 

@@ -24,7 +24,11 @@ def list_datasets(data_root: Path | None) -> None:
     for info in DATASETS.values():
         folder = find_folder(info, root)
         if info.family == "demo":
-            status = "generated on first use" if folder is None else "yes"
+            if folder is None:  # where ensure_demo renders it, not under the data root
+                from siambench.synth.demo import demo_path
+
+                folder = demo_path("vot" if info.protocol == "supervised" else "otb")
+            status = "yes" if folder.is_dir() else "generated on first use"
         else:
             status = "yes" if folder is not None else "no"
         shown = str(folder if folder is not None else root / info.folders[0])
