@@ -181,10 +181,13 @@ def run_environment(device: str) -> dict[str, str]:
     reports, and the versions that change speed (and, on a GPU, the last digits of results)."""
     import platform
 
-    import torch
-
-    env = {"device": device, "torch": torch.__version__, "python": platform.python_version(),
-           "platform": platform.platform(terse=True), "siambench": __version__}
+    env = {"device": device, "python": platform.python_version(), "platform": platform.platform(terse=True),
+           "siambench": __version__}
+    try:  # the driver of a remote executor may track nothing itself
+        import torch
+    except ImportError:
+        return env
+    env["torch"] = torch.__version__
     if "cuda" in device and torch.cuda.is_available():
         env["gpu"] = torch.cuda.get_device_name()
         env["cuda"] = str(torch.version.cuda)
