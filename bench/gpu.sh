@@ -29,3 +29,9 @@ echo "== throughput (single stream = sequential; batched; peak GPU memory)"
 timeout 240 "$PY" -m siambench.bench_batched --device cuda --batches 8,32,64 \
     --trackers siamrpnpp,siamrpnpp-mobilev2,siamrpnpp-alex,siamfc,siamrpnplus \
     --sequences 64 --frames 40,60 --precision fp16
+
+echo "== single-stream speed, warmed up and synchronised (siambench speed)"
+for t in siamrpnpp siamrpnpp-alex siamfc; do
+    timeout 60 .venv/bin/siambench speed -t "$t" --random-init --device cuda --frames 200 --warmup 20 \
+        || echo "gpu.sh: speed of $t FAILED"
+done

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "export-got10k": "siambench.commands.export_cmd:export_got10k_command",
     "export-trackingnet": "siambench.commands.export_cmd:export_trackingnet_command",
     "show": "siambench.commands.show_cmd:show_command",
+    "speed": "siambench.commands.speed_cmd:speed_command",
     "weights": "siambench.commands.weights_cmd:weights_group",
     "analyze": "siambench.commands.analyze_cmd:analyze_group",
 }
