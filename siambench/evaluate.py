@@ -90,7 +90,8 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     index.check_one_run(seq.name for seq in ds)
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
-        _merge(result, score_ope(ds, index, variant=variant))
+        scorer = score_got10k if variant == "got10k" else score_ope
+        _merge(result, scorer(ds, index, variant=variant))
         _add_speed(result, store, None)
         return result
     experiments = index.experiments()
@@ -211,6 +212,42 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
         m = ope.mean_curves(cs)
         overall["attributes"][a] = {**ope.summarise(m), "sequences": len(cs), "success_curve": m["success"].tolist()}
     overall["sequences_scored"] = len(curves)
+    overall["frames"] = frames
+    return {"overall": overall, "sequences": per_seq}
+
+
+def score_got10k(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = False,
+                 variant: str = "got10k") -> dict:
+    """AO, SR0.5 and SR0.75 as got10k's ExperimentGOT10k computes them (see
+    :func:`ope.got10k_ious`): per sequence, and over all sequences' frames pooled, with its
+    101-threshold success curve. Frames are masked by cover.label where the data have it, else
+    by absence.label."""
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    per_seq, pooled, missing, frames = {}, [], [], 0
+    for seq in ds:
+        path = index.ope(seq.name)
+        if path is None:
+            missing.append(seq.name)
+            continue
+        if seq.width <= 0 or seq.height <= 0:
+            raise InputError(ds.root, f"{seq.name}: image size unknown (got10k clips boxes to the image)")
+        pred = read_boxes(path)
+        n = _fit(seq.name, len(pred), len(seq), path, index.strict)
+        if not np.isfinite(pred[:n]).all():
+            _check_finite(path, pred[:n], index.strict)
+        if seq.cover is not None:
+            visible = seq.cover[:n] > 0
+        else:
+            visible = None if seq.absent is None else ~seq.absent[:n].astype(bool)
+        ious = ope.got10k_ious(seq.groundtruth[:n, :4], _as_misses(pred[:n]), seq.width, seq.height, visible)
+        per_seq[seq.name] = ope.got10k_summary(ious)
+        pooled.append(ious)
+        frames += n
+    _check_missing(missing, ds, index.store, index.strict)
+    ious = np.concatenate(pooled) if pooled else np.zeros(0)
+    overall: dict = ope.got10k_summary(ious)
+    overall["curves"] = {"success_got10k": ope.got10k_success_curve(ious).tolist()}
+    overall["sequences_scored"] = len(pooled)
     overall["frames"] = frames
     return {"overall": overall, "sequences": per_seq}
 

@@ -144,3 +144,53 @@ def test_vot_toolkit_variant_equals_vot_toolkit_analyses(tmp_path: Path):
     for (a, f, _, _), s in zip(per_seq, seqs):
         assert ours["sequences"][s.name]["accuracy"] == pytest.approx(a, abs=1e-9)
         assert ours["sequences"][s.name]["failures"] == pytest.approx(f)
+
+
+def test_got10k_variant_equals_got10k_experiment(tmp_path: Path):
+    pytest.importorskip("got10k", reason="got10k 0.1.3 not installed (pip install .[crosscheck])")
+    from got10k.experiments.got10k import ExperimentGOT10k
+
+    rng = np.random.default_rng(11)
+    size = (160, 120)  # small frames: boxes run over the border, where got10k clips them
+    seqs = []
+    for s in _otb_sequences(rng, n=5):
+        cover = rng.integers(0, 9, len(s.groundtruth))
+        cover[rng.random(len(cover)) < 0.7] = 8  # mostly visible, with hidden (0) frames between
+        seqs.append(Sequence(s.name, [], s.groundtruth * 0.8, size[0], size[1], cover=cover.astype(np.int8)))
+    store = ResultStore(tmp_path / "results", "GOT", "noisy")
+    for s in seqs:
+        pred = _track(s.groundtruth, rng, 8.0)
+        store.write_ope(s.name, pred)
+        folder = tmp_path / "got10k" / "noisy" / s.name
+        folder.mkdir(parents=True)
+        np.savetxt(folder / f"{s.name}_001.txt", pred, delimiter=",")
+        np.savetxt(folder / f"{s.name}_time.txt", np.full(len(pred), 0.01))
+
+    class _Data:
+        seq_names = [s.name for s in seqs]
+
+        def _item(self, s):
+            return None, s.groundtruth, {"resolution": str(size), "cover": s.cover.astype(float)}
+
+        def __getitem__(self, i):
+            return self._item(seqs[i] if isinstance(i, int) else next(s for s in seqs if s.name == i))
+
+        def __iter__(self):
+            return (self._item(s) for s in seqs)
+
+    exp = object.__new__(ExperimentGOT10k)
+    exp.dataset, exp.subset, exp.nbins_iou = _Data(), "val", 101
+    exp.result_dir, exp.report_dir = str(tmp_path / "got10k"), str(tmp_path / "reports")
+    exp.plot_curves = lambda files, names: None  # its plots are not under test
+    ref = exp.report(["noisy"])["noisy"]
+
+    ds = Dataset("syn", "ope", "GOT", seqs)
+    ours = evaluate(ds, tmp_path / "results", variant="got10k")["trackers"]["noisy"]
+    assert ours["overall"]["ao"] == pytest.approx(ref["overall"]["ao"], abs=1e-12)
+    assert ours["overall"]["sr50"] == pytest.approx(ref["overall"]["sr"], abs=1e-12)
+    np.testing.assert_allclose(ours["overall"]["curves"]["success_got10k"], ref["overall"]["succ_curve"],
+                               atol=1e-12)
+    for name, seq in ref["seq_wise"].items():
+        assert ours["sequences"][name]["ao"] == pytest.approx(seq["ao"], abs=1e-12)
+        assert ours["sequences"][name]["sr50"] == pytest.approx(seq["sr"], abs=1e-12)
+    assert 0 < ours["overall"]["sr75"] < ours["overall"]["sr50"]

@@ -14,7 +14,7 @@ COLUMNS = {
     "supervised": [("eao", "EAO ↑"), ("accuracy", "Accuracy ↑"), ("robustness", "Robustness ↓"),
                    ("failures", "Failures ↓"), ("ao", "AO ↑"), ("fps", "FPS")],
     "ope": [("auc", "Success AUC ↑"), ("precision", "Precision@20 ↑"), ("norm_precision", "Norm. prec. ↑"),
-            ("fps", "FPS")],
+            ("ao", "AO ↑"), ("sr50", "SR0.5 ↑"), ("sr75", "SR0.75 ↑"), ("fps", "FPS")],
 }
 
 
@@ -70,8 +70,8 @@ def _render(rows: list[list[str]]) -> list[str]:
               help="Raw results tree (pysot layout).")
 @click.option("--tracker", "-t", "trackers", multiple=True, help="Score only these trackers (repeatable).")
 @click.option("--variant", type=click.Choice(VARIANTS), default="pysot", show_default=True,
-              help="Metric definitions: pysot (published tables), vot-toolkit (0.9.0) or otb-toolkit "
-                   "(the MATLAB OTB toolkit).")
+              help="Metric definitions: pysot (published tables), vot-toolkit (0.9.0), otb-toolkit "
+                   "(the MATLAB OTB toolkit) or got10k (its GOT-10k AO / SR evaluation).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None, help="Also write scores as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="Also write the overall scores as CSV (pandas, the report extra); with --per-sequence "

@@ -53,6 +53,8 @@ class Sequence:
     tags: dict[str, np.ndarray] = field(default_factory=dict)  # VOT per-frame 0/1 tags
     attributes: list[str] = field(default_factory=list)  # OTB per-sequence attributes
     absent: np.ndarray | None = None  # per frame, 1 where the target is not visible
+    # per frame, GOT-10k's cover.label: the visible share of the target in 0..8 (0: hidden)
+    cover: np.ndarray | None = None
     # per frame, the fraction of the target that is not occluded, where the data record it
     # (synthetic sets); training can keep mostly hidden frames from passing for the target
     # (--min-visible); scoring does not read it

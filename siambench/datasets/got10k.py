@@ -8,11 +8,19 @@ import numpy as np
 
 from siambench.datasets.base import Sequence, frame_flags
 from siambench.errors import InputError
-from siambench.textio import check_distinct, image_size, read_flags, read_names, read_regions
+from siambench.textio import (
+    check_distinct,
+    image_size,
+    read_column,
+    read_flags,
+    read_names,
+    read_regions,
+)
 
 
 def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
-    """<GOT-10k>/val/list.txt, <seq>/groundtruth.txt, absence.label (1 = target absent)."""
+    """<GOT-10k>/val/list.txt, <seq>/groundtruth.txt, absence.label (1 = target absent),
+    cover.label (eighths visible, which the got10k variant masks frames by)."""
     split = folder / "val" if (folder / "val").is_dir() else folder
     names = read_names(split / "list.txt")
     out = []
@@ -23,9 +31,22 @@ def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
         absent = None
         if (path / "absence.label").is_file():
             absent = frame_flags(read_flags(path / "absence.label"), len(gt), path / "absence.label", strict)
+        cover = None
+        if (path / "cover.label").is_file():
+            cover = _read_cover(path / "cover.label", len(gt), strict)
         width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
-        out.append(Sequence(name, frames, gt, width, height, absent=absent))
+        out.append(Sequence(name, frames, gt, width, height, absent=absent, cover=cover))
     return out
+
+
+def _read_cover(path: Path, frames: int, strict: bool) -> np.ndarray:
+    """cover.label: per frame, the visible share of the target in eighths (0..8)."""
+    values = read_column(path)
+    bad = np.flatnonzero(~np.isin(values, np.arange(9)))
+    if len(bad):
+        raise InputError(path, f"expected a whole number 0..8 (eighths of the target visible), got "
+                               f"{values[bad[0]]:g}", int(bad[0]) + 1)
+    return frame_flags(values, frames, path, strict)
 
 
 def read_lasot(folder: Path, strict: bool = False) -> list[Sequence]:

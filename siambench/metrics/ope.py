@@ -7,7 +7,9 @@ is reported at 20 px; normalised precision divides centre offsets by the ground-
 is reported at 0.20. Overall curves are the mean of per-sequence curves (sequences weigh equally).
 
 The ``otb-toolkit`` variant (:func:`otbkit_sequence_curves`) reproduces the MATLAB OTB toolkit
-(``calcSeqErrRobust.m``, ``perfPlot.m``) that older papers used; see its docstring.
+(``calcSeqErrRobust.m``, ``perfPlot.m``) that older papers used; see its docstring. The
+``got10k`` variant (:func:`got10k_ious`) reproduces got10k's GOT-10k evaluation: AO and success
+rates over the pooled frames after the first, overlaps of boxes clipped to the image.
 """
 
 from __future__ import annotations
@@ -171,3 +173,54 @@ def otbkit_sequence_curves(gt: np.ndarray, pred: np.ndarray) -> dict[str, np.nda
     success = count_above(overlap, OTBKIT_SUCCESS_THRESHOLDS) / float(n_gt)
     precision = count_within(error, OTBKIT_PRECISION_THRESHOLDS) / float(n_gt)
     return {"success": success, "precision": precision}
+
+
+# ---------------------------------------------------------------------------------------------
+# got10k's GOT-10k evaluation (ExperimentGOT10k, val split)
+# ---------------------------------------------------------------------------------------------
+
+GOT10K_THRESHOLDS = np.linspace(0, 1, 101)  # its success curve: 101 thresholds, strict ``>``
+
+
+def bounded_iou(gt: np.ndarray, pred: np.ndarray, width: float, height: float) -> np.ndarray:
+    """IoU of x,y,w,h boxes after both are clipped to the image, as got10k's ``rect_iou`` with
+    its ``bound``: the corner into [0, W] x [0, H], then the size so the box ends inside. A box
+    with NaN scores 0 (a miss), as siambench scores NaN boxes everywhere."""
+
+    def clip(boxes: np.ndarray) -> np.ndarray:
+        out = np.array(boxes[:, :4], dtype=np.float64)
+        out[:, 0] = np.clip(out[:, 0], 0, width)
+        out[:, 1] = np.clip(out[:, 1], 0, height)
+        out[:, 2] = np.clip(out[:, 2], 0, width - out[:, 0])
+        out[:, 3] = np.clip(out[:, 3], 0, height - out[:, 1])
+        return out
+
+    a, b = clip(gt), clip(pred)
+    inter_w = np.maximum(np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0)
+    inter_h = np.maximum(np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0)
+    inter = inter_w * inter_h
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    with np.errstate(invalid="ignore"):
+        iou = np.clip(inter / (union + np.finfo(float).eps), 0.0, 1.0)
+    return np.nan_to_num(iou, nan=0.0)
+
+
+def got10k_ious(gt: np.ndarray, pred: np.ndarray, width: float, height: float,
+                visible: np.ndarray | None) -> np.ndarray:
+    """The overlaps got10k scores in one sequence: every frame after the first where the target
+    is visible (its cover.label above 0)."""
+    ious = bounded_iou(gt[1:], pred[1:], width, height)
+    return ious if visible is None else ious[visible[1:].astype(bool)]
+
+
+def got10k_summary(ious: np.ndarray) -> dict[str, float]:
+    """AO (mean overlap), SR at 0.5 and 0.75, over the overlaps given (one sequence's, or all
+    sequences' pooled: got10k weighs every frame alike, not every sequence)."""
+    if len(ious) == 0:
+        return {"ao": float("nan"), "sr50": float("nan"), "sr75": float("nan")}
+    return {"ao": float(np.mean(ious)), "sr50": float(np.mean(ious > 0.5)), "sr75": float(np.mean(ious > 0.75))}
+
+
+def got10k_success_curve(ious: np.ndarray) -> np.ndarray:
+    return np.mean(ious[:, None] > GOT10K_THRESHOLDS[None, :], axis=0) if len(ious) else \
+        np.full(len(GOT10K_THRESHOLDS), np.nan)
