@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
@@ -223,6 +225,11 @@ def _check_frames(seq: Any) -> None:
     if not Path(frames[0]).is_file():
         raise InputError(frames[0], f"frame not found: the images of sequence {seq.name!r} are missing "
                          "(only annotations are installed?)")
+    box = seq.init_box()
+    if not (np.isfinite(box).all() and box[2] > 0 and box[3] > 0):
+        # a tracker started on no box crashes, or (OpenCV's MIL) spins beyond Ctrl-C's reach
+        raise SiambenchError(f"sequence {seq.name!r}: the first frame's ground truth gives no box to start from "
+                             f"(x,y,w,h {', '.join(f'{v:g}' for v in box)}; expected finite values with w, h > 0)")
 
 
 def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajectory) -> None:

@@ -420,3 +420,30 @@ def test_otb_quirks_tiger1_init_omit_png_frames_and_missing_images(tmp_path):
     _otb_seq(tmp_path, "Basketball", 6, 5)
     with pytest.raises(InputError, match=r"6 annotated frames from 0001.jpg on, but the last one, .*0006.jpg"):
         _read_sequence(tmp_path, "Basketball", [])
+
+
+def test_nan_in_a_vot_or_otb_ground_truth_is_an_error_naming_the_line(tmp_path):
+    from siambench.synth import generate
+
+    generate(tmp_path / "V", layout="vot", sequences=1, frames=8, size=(64, 48))
+    generate(tmp_path / "O", layout="otb", sequences=1, frames=8, size=(64, 48))
+    for gt in [*(tmp_path / "V").glob("*/groundtruth.txt"), *(tmp_path / "O").glob("*/groundtruth_rect.txt")]:
+        lines = gt.read_text().splitlines()
+        lines[3] = ",".join(["nan"] * len(lines[3].split(",")))
+        gt.write_text("\n".join(lines) + "\n")
+    for folder in ("V", "O"):
+        with pytest.raises(InputError, match=r"groundtruth(_rect)?\.txt:4: expected finite coordinates"):
+            load_dataset(str(tmp_path / folder))
+
+
+def test_a_start_box_that_is_no_box_stops_the_run_before_tracking(tmp_path):
+    from siambench.runner import run
+    from siambench.synth import generate
+
+    generate(tmp_path / "O", layout="otb", sequences=1, frames=8, size=(64, 48))
+    gt = next((tmp_path / "O").glob("*/groundtruth_rect.txt"))
+    lines = gt.read_text().splitlines()
+    gt.write_text("\n".join(["20,20,0,0", *lines[1:]]) + "\n")
+    with pytest.raises(SiambenchError, match="first frame's ground truth gives no box"):
+        run("opencv-mil", str(tmp_path / "O"), results_dir=tmp_path / "r", device="cpu", progress=False)
+    assert not (tmp_path / "r" / "O" / "opencv-mil").exists() or not any((tmp_path / "r" / "O" / "opencv-mil").glob("*.txt"))

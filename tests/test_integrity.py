@@ -578,3 +578,16 @@ def test_eval_reports_speed_from_the_time_files_and_no_gate_compares_it(drift, d
     with caplog.at_level("WARNING", "siambench"):
         again = evaluate("demo", results_dir=tmp_path, data_root=data_root)["trackers"]["drift"]
     assert "no speed for" in caplog.text and again["overall"]["auc"] == drift_scores["overall"]["auc"]
+
+
+def test_a_nan_region_scores_as_a_miss_in_eao_too(data_root, tmp_path):
+    scores = {}
+    for name, line in (("nan", "nan,nan,nan,nan"), ("miss", "0,0,1,1")):
+        root = _foreign_vot(tmp_path / name, data_root, {})
+        path = root / "clutter1" / "clutter1_001.txt"
+        lines = path.read_text().splitlines()
+        lines[5] = line  # a run without failures: the branch that kept the NaN
+        path.write_text("\n".join(lines) + "\n")
+        scores[name] = evaluate("demo-vot", results_dir=tmp_path / name, data_root=data_root)["trackers"]["other"]
+    assert scores["nan"]["overall"]["eao"] == pytest.approx(scores["miss"]["overall"]["eao"], abs=1e-12)
+    assert np.isfinite(scores["nan"]["overall"]["curves"]["eao"]).all()

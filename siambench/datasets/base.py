@@ -126,6 +126,23 @@ class Dataset:
                        self.root, self.results_aliases, self.eao_interval, self.attribute_set)
 
 
+def check_finite_groundtruth(gt: np.ndarray, path: Path, what: str = "") -> np.ndarray:
+    """`gt` itself, or an InputError at its first row holding NaN or infinity.
+
+    A NaN box in a VOT or OTB ground truth is damage, not "target absent" (those benchmarks
+    mark absence otherwise): scored, it would silently move EAO and success; tracked, it
+    would start or restart the tracker nowhere. (UAV123's NaN rows do mean absence; its
+    reader does not call this.) `what` names the sequence where one file holds several.
+    """
+    bad = np.flatnonzero(~np.isfinite(gt).all(axis=1))
+    if len(bad):
+        line = None if what else int(bad[0]) + 1
+        row = f"{what}row {bad[0] + 1}: " if what else ""
+        raise InputError(path, f"{row}expected finite coordinates in the ground truth, got "
+                               f"{', '.join(f'{v:g}' for v in gt[bad[0]])}", line)
+    return gt
+
+
 def frame_flags(values, frames: int, path: Path, strict: bool = False, what: str = "") -> np.ndarray:
     """A per-frame 0/1 file's values fitted to the sequence's `frames`.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import FrameList, Sequence
+from siambench.datasets.base import FrameList, Sequence, check_finite_groundtruth
 from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
 from siambench.textio import check_distinct, image_size, read_lines, read_regions
@@ -82,7 +82,7 @@ def _gt_path(folder: Path, name: str) -> Path:
 
 def _read_sequence(folder: Path, name: str, attributes: list[str]) -> Sequence:
     gt_path = _gt_path(folder, name)
-    gt = read_regions(gt_path)
+    gt = check_finite_groundtruth(read_regions(gt_path), gt_path)
     if gt.shape[1] != 4:
         raise InputError(gt_path, f"expected 4 values (x,y,w,h) per line, got {gt.shape[1]}", 1)
     seq_dir = gt_path.parent
@@ -120,7 +120,8 @@ def read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
             raise InputError(path, f"sequence {name!r} missing")
         entry = meta[name]
         frames = FrameList(root, entry["img_names"])
-        gt = np.asarray(entry["gt_rect"], dtype=np.float64)
+        gt = check_finite_groundtruth(np.asarray(entry["gt_rect"], dtype=np.float64), path,
+                                      f"sequence {name!r}, gt_rect ")
         out.append(Sequence(name, frames, gt, attributes=list(entry.get("attr", []))))
     return out
 

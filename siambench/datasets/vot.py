@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import FrameList, Sequence, frame_flags
+from siambench.datasets.base import FrameList, Sequence, check_finite_groundtruth, frame_flags
 from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
 from siambench.textio import image_size, read_flags, read_lines, read_names, read_regions
@@ -32,7 +32,7 @@ def read_vot_json(path: Path, root: Path, strict: bool = False) -> list[Sequence
     sequences = []
     for name in sorted(meta):
         entry = meta[name]
-        gt = _pad_regions(entry["gt_rect"])
+        gt = check_finite_groundtruth(_pad_regions(entry["gt_rect"]), path, f"sequence {name!r}, gt_rect ")
         frames = FrameList(root, entry["img_names"])
         # An empty list (ball1's occlusion) is a tag that never occurs, as a missing tag file.
         tags = {t: frame_flags(entry[t], len(gt), path, strict, f"sequence {name!r}, {t}: ")
@@ -78,7 +78,7 @@ def read_vot_layout(folder: Path, strict: bool = False) -> list[Sequence]:
 def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
     if not path.is_dir():
         raise InputError(path, "sequence folder listed in list.txt not found")
-    gt = read_regions(path / "groundtruth.txt")
+    gt = check_finite_groundtruth(read_regions(path / "groundtruth.txt"), path / "groundtruth.txt")
     frames = _frames(path)
     if frames and len(frames) < len(gt):
         raise InputError(path / "groundtruth.txt", f"{len(gt)} regions but only {len(frames)} frames in {path}")

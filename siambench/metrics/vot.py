@@ -229,7 +229,7 @@ def _pysot_eao(sequences, overlaps, interval, tags) -> dict[str, tuple[float, np
         else:
             n = min(len(ov), max_len)
             row = np.full(max_len, np.nan)
-            row[:n] = ov[:n]
+            row[:n] = np.nan_to_num(ov[:n], nan=0.0)  # a NaN region is a miss here as in a failed run
             rows.append(row)
             spans.append((0, n, n))
             owners.append(k)
