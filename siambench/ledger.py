@@ -108,6 +108,7 @@ class Ledger:
         self.lock_path = self.root / LOCK_NAME
         self._lock_fd: int | None = None
         self._depth = 0
+        self.damaged: str | None = None  # why the ledger on disk could not be read, if it could not
         self.data = self._read()
 
     # ---- reading ------------------------------------------------------------------------------
@@ -118,21 +119,40 @@ class Ledger:
         return cls(root) if (root / LEDGER_NAME).is_file() else None
 
     def _read(self) -> dict[str, Any]:
+        """The ledger's content; a damaged one reads as empty, with `damaged` saying why.
+
+        A damaged ledger never gives a wrong score: eval refuses the folder (it cannot tell
+        which files are results), and run sets the file aside and runs everything again.
+        """
+        self.damaged = None
         if not self.path.is_file():
             return _empty()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            # A damaged ledger costs a rerun, never a wrong score: nothing is listed as done.
+        except OSError as exc:
+            self.damaged = f"unreadable ({os_reason(exc)})"
+            return _empty()
+        except ValueError as exc:  # invalid JSON, or bytes that are not UTF-8
+            self.damaged = f"not valid JSON ({getattr(exc, 'msg', None) or exc.__class__.__name__})"
             return _empty()
         if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+            self.damaged = "not a ledger object (no 'runs')"
             return _empty()
         if data.get("format") == 1:
             return self._upgrade(data)
         if data.get("format") != LEDGER_FORMAT:
-            return _empty()
+            raise InputError(self.path, f"results ledger of format {json.dumps(data.get('format'))}, which this "
+                                        f"siambench (format {LEDGER_FORMAT}) does not know: written by a newer "
+                                        "siambench? Use that one, or another --results-dir")
         data.setdefault("keys", {})
         return data
+
+    def set_aside(self) -> Path:
+        """Move a damaged ledger out of the way (kept for inspection); the folder starts afresh."""
+        target = self.path.with_name(LEDGER_NAME + ".damaged")
+        os.replace(self.path, target)
+        self.data, self.damaged = _empty(), None
+        return target
 
     def _upgrade(self, old: dict[str, Any]) -> dict[str, Any]:
         """Format 1 listed repetitions without files: record the files as they are now."""

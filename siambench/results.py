@@ -261,6 +261,11 @@ class ResultIndex:
         self.store = store
         self.strict = strict
         self.ledger = Ledger.existing(store.root)
+        if self.ledger is not None and self.ledger.damaged:
+            raise InputError(self.ledger.path, f"results ledger {self.ledger.damaged}: which files are "
+                                               f"{store.tracker}'s results cannot be told. `siambench run` keeps it "
+                                               "as .siambench.json.damaged and runs every sequence again; or delete "
+                                               "it to score the folder as foreign results")
 
     def problem(self, path: Path | None, message: str) -> None:
         if self.strict:

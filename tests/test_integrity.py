@@ -591,3 +591,29 @@ def test_a_nan_region_scores_as_a_miss_in_eao_too(data_root, tmp_path):
         scores[name] = evaluate("demo-vot", results_dir=tmp_path / name, data_root=data_root)["trackers"]["other"]
     assert scores["nan"]["overall"]["eao"] == pytest.approx(scores["miss"]["overall"]["eao"], abs=1e-12)
     assert np.isfinite(scores["nan"]["overall"]["curves"]["eao"]).all()
+
+
+@pytest.mark.parametrize("damage", [b'{"format": 2, "ru', b"", b"[]", b"\xff\xfe{}"])
+def test_a_damaged_ledger_is_an_error_for_eval_and_set_aside_by_run(drift, data_root, tmp_path, caplog, damage):
+    _vot_run(data_root, tmp_path)
+    path = tmp_path / "demo-vot" / "drift" / LEDGER_NAME
+    path.write_bytes(damage)
+    with pytest.raises(InputError, match=r"\.siambench\.json: results ledger .*cannot be told"):
+        _eval_vot(data_root, tmp_path)
+    with caplog.at_level("WARNING", "siambench"):
+        summary = _vot_run(data_root, tmp_path, sequences=["occlusion1"])
+    assert "kept as .siambench.json.damaged" in caplog.text and summary.sequences_run == ["occlusion1"]
+    assert path.with_name(LEDGER_NAME + ".damaged").read_bytes() == damage
+    # clutter1's file is no longer vouched for: reported, not scored, until it is run again
+    assert _eval_vot(data_root, tmp_path)["overall"]["sequences_scored"] == 1
+    assert _vot_run(data_root, tmp_path).sequences_run == ["clutter1"]
+
+
+def test_a_ledger_of_a_newer_format_is_refused_not_overwritten(drift, data_root, tmp_path):
+    _vot_run(data_root, tmp_path)
+    path = tmp_path / "demo-vot" / "drift" / LEDGER_NAME
+    path.write_text('{"format": 99, "runs": {}}')
+    for action in (lambda: _eval_vot(data_root, tmp_path), lambda: _vot_run(data_root, tmp_path)):
+        with pytest.raises(InputError, match="format 99, which this siambench"):
+            action()
+    assert json.loads(path.read_text())["format"] == 99
