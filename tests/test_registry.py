@@ -415,3 +415,25 @@ def test_listing_rows(isolated, tmp_path):
     (tmp_path / "weights").mkdir()
     (tmp_path / "weights" / "a.pth").write_bytes(b"w")
     assert {r["name"]: r for r in tracker_rows()}["needs-weights"]["weights_found"] is True
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("scale_num", 0, "at least 1"), ("instance_size", 0, "at least 1"), ("response_up", -2, "at least 1"),
+    ("total_stride", 0, "at least 1"), ("scale_step", 0, "above 0"), ("window_influence", 1.5, "between 0 and 1"),
+])
+def test_hyper_values_out_of_range_are_refused_before_running(key, value, expected):
+    from siambench.trackers.spec_checks import check_hyper_kinds, check_spec
+
+    spec = registry.load_spec("siamfc-demo")
+    bad = registry.TrackerSpec(**{**spec.__dict__, "hyper": {**spec.hyper, key: value}})
+    with pytest.raises(SiambenchError, match=f"hyper.{key}: expected {expected}"):
+        check_spec(bad)
+    with pytest.raises(SiambenchError, match=f"hyper.{key}: expected {expected}"):
+        check_hyper_kinds(spec, {key: value}, "--param")  # tune's settings, before any trial
+
+
+def test_every_registered_spec_keeps_to_the_ranges():
+    from siambench.trackers.spec_checks import check_spec
+
+    for name in registry.list_trackers():
+        check_spec(registry.load_spec(name))

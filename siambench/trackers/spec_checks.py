@@ -62,6 +62,30 @@ _OPENCV_MIL_HYPER = {
     "featureSetNumFeatures": "int", "seed": "int",
 }
 
+# Ranges beyond the type, where a value outside makes the tracker crash or loop (scale_num 0,
+# a 0-pixel crop, a zero step): ">=1", ">0", ">=0", or "0..1" (both ends included).
+_SIZES = dict.fromkeys(("exemplar_size", "instance_size", "response_size", "response_up", "total_stride",
+                        "scale_num", "num_scale", "anchor_stride", "small_target_instance_size", "score_size",
+                        "samplerInitMaxNegNum", "samplerTrackMaxPosNum", "samplerTrackMaxNegNum",
+                        "featureSetNumFeatures"), ">=1")
+_SHARES = dict.fromkeys(("window_influence", "w_influence", "lr", "scale_lr"), "0..1")
+_POSITIVE = dict.fromkeys(("scale_step", "scale_penalty", "samplerInitInRadius", "samplerSearchWinSize",
+                           "samplerTrackInRadius"), ">0")
+_NON_NEGATIVE = dict.fromkeys(("penalty_k", "context_amount", "base_size", "small_target_area_ratio"), ">=0")
+#: hyper key -> the range its value must lie in (any built-in adapter that has the key)
+HYPER_RANGES: dict[str, str] = {**_SIZES, **_SHARES, **_POSITIVE, **_NON_NEGATIVE}
+
+
+def range_problem(value: Any, rule: str) -> str | None:
+    """None when the number `value` keeps to `rule` (see HYPER_RANGES); otherwise what was expected."""
+    if value is None:
+        return None
+    ok = {">=1": lambda v: v >= 1, ">0": lambda v: v > 0, ">=0": lambda v: v >= 0,
+          "0..1": lambda v: 0 <= v <= 1}[rule](value)
+    expected = {">=1": "at least 1", ">0": "above 0", ">=0": "0 or more", "0..1": "between 0 and 1"}[rule]
+    return None if ok else f"expected {expected}, got {_shown(value)}"
+
+
 #: adapter -> hyper key -> kind, for the built-in adapters (keys not listed are the adapter's
 #: to reject; plugins' values are their own business)
 HYPER_KINDS: dict[str, dict[str, str]] = {
@@ -156,13 +180,17 @@ def kind_problem(value: Any, kind: str) -> str | None:
     return None if ok else f"expected {expected}, got {_shown(value)}"
 
 
-def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: str) -> str | None:
-    """The first value of `section` (the spec's `name` section) that is not of its kind."""
+def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: str,
+                    ranges: Mapping[str, str] | None = None) -> str | None:
+    """The first value of `section` (the spec's `name` section) that is not of its kind, or
+    outside its range."""
     for key, value in section.items():
         if not isinstance(key, str):
             return f"{name}: keys must be names, got {_shown(key)}"
         kind = kinds.get(key)
         problem = None if kind is None else kind_problem(value, kind)
+        if problem is None and kind is not None and key in (ranges or {}) and kind.rstrip("?") in ("int", "number"):
+            problem = range_problem(value, ranges[key])
         if problem:
             return f"{name}.{key}: {problem}"
     return None
@@ -171,7 +199,7 @@ def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: 
 def spec_problem(adapter: str, model: Mapping[str, Any], hyper: Mapping[str, Any]) -> str | None:
     """The first value of a spec's model or hyper section of the wrong type, or None."""
     return (section_problem(model, MODEL_KINDS.get(adapter, {}), "model")
-            or section_problem(hyper, HYPER_KINDS.get(adapter, {}), "hyper"))
+            or section_problem(hyper, HYPER_KINDS.get(adapter, {}), "hyper", HYPER_RANGES))
 
 
 def check_spec(spec: TrackerSpec) -> None:
@@ -183,7 +211,7 @@ def check_spec(spec: TrackerSpec) -> None:
 
 def check_hyper_kinds(spec: TrackerSpec, hyper: Mapping[str, Any], place: str) -> None:
     """Raise SiambenchError when `hyper` values would not fit `spec`'s adapter (tune's settings)."""
-    problem = section_problem(hyper, HYPER_KINDS.get(spec.adapter, {}), "hyper")
+    problem = section_problem(hyper, HYPER_KINDS.get(spec.adapter, {}), "hyper", HYPER_RANGES)
     if problem:
         raise SiambenchError(f"{place}: {problem} (tracker {spec.name!r})")
 
