@@ -123,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("siambench: aborted", err=True)
         sys.exit(130)
+    except SystemError as exc:
+        # Ctrl-C landing inside compiled code (numba) comes back wrapped as a SystemError
+        if not isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            raise
+        click.echo("siambench: aborted", err=True)
+        sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

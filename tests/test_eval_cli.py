@@ -145,3 +145,18 @@ def test_results_roundtrip_and_atomic_write(tmp_path):
     with pytest.raises(InputError, match="non-finite"):
         store.write_ope("x", np.array([[1.0, 2.0, np.nan, 4.0]]))
     assert not store.ope_path("x").exists()
+
+
+def test_ctrl_c_inside_compiled_code_is_an_abort_not_a_traceback(monkeypatch, capsys):
+    from siambench import cli
+
+    def interrupted(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("CPUDispatcher(count_pixels) returned a result with an exception set") from None
+
+    monkeypatch.setattr(cli.cli, "main", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["eval", "-d", "demo"])
+    assert exit_info.value.code == 130 and "siambench: aborted" in capsys.readouterr().err

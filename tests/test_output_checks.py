@@ -95,3 +95,16 @@ def test_import_vot_checks_the_results_folder_before_reading(tmp_path, blocker, 
     code, _, err = run_cli(["import-vot", "--workspace", str(workspace), "-t", "x", "-d", "demo-vot",
                             "--results-dir", str(blocker / "results")], capsys)
     _one_line_in_the_way(code, err, blocker)
+
+
+def test_vot_integration_checks_everything_before_writing_anything(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "no-weights"))
+    out = tmp_path / "ws"
+    code, _, err = run_cli(["vot-integration", "-t", "siamfc", "--out", str(out)], capsys)
+    assert code == 2 and "weights for tracker 'siamfc' not found" in err  # not later, inside the toolkit
+    not_vot = tmp_path / "otb"
+    not_vot.mkdir()
+    code, _, err = run_cli(["vot-integration", "-t", "opencv-mil", "--out", str(out), "--sequences", str(not_vot)],
+                           capsys)
+    assert code == 2 and "list.txt: not found" in err
+    assert not out.exists() or not any(out.iterdir())  # no wrapper, no trackers.ini entry

@@ -178,9 +178,17 @@ def arch_command(models: tuple[str, ...], exemplar_size: int, search_size: int, 
     Writes arch.json and arch.txt. Random weights: no checkpoint is needed.
     """
     from siambench.analysis.arch import analyze_arch, arch_table
+    from siambench.errors import SiambenchError
 
+    if search_size < exemplar_size:  # the template is correlated over the search region
+        raise SiambenchError(f"--search-size ({search_size}) must be at least --exemplar-size ({exemplar_size})")
     _prepare(out, None)
-    reports = analyze_arch(list(models) or None, exemplar_size, search_size)
+    try:
+        reports = analyze_arch(list(models) or None, exemplar_size, search_size)
+    except RuntimeError as exc:  # torch: an input smaller than a kernel somewhere in the network
+        reason = str(exc).splitlines()[0]
+        raise SiambenchError(f"a network cannot take exemplar {exemplar_size} / search {search_size} px "
+                             f"({reason}); use larger sizes") from None
     data = [r.to_json() for r in reports]
     _write_json(out / "arch.json", data)
     table = arch_table(reports)

@@ -169,6 +169,15 @@ def write_integration(
     spec = load_spec(tracker)
     if random_init and weights is not None:
         raise SiambenchError("--weights and --random-init exclude each other")
+    if not random_init:
+        # the weights must be there now: inside the toolkit a missing file shows only as
+        # "Unable to connect to tracker", long after this command said it was done
+        from siambench.weights import resolve_weights
+
+        resolve_weights(spec, weights)
+    # Everything checked before anything is written: a failed setup leaves no half of itself.
+    if sequences is not None:
+        _check_workspace(Path(out).resolve(), Path(sequences), force)
     # The toolkit starts the process in a temporary folder: name everything absolutely.
     target = str(spec.source.resolve()) if spec.source is not None else spec.name
     weights_arg = str(Path(weights).resolve()) if weights is not None else None
@@ -202,12 +211,17 @@ def write_integration(
     return written
 
 
-def _write_workspace(out: Path, sequences: Path, force: bool) -> dict[str, Path]:
+def _check_workspace(out: Path, sequences: Path, force: bool) -> None:
     if not (sequences / "list.txt").is_file():
         raise InputError(sequences / "list.txt", "not found: --sequences takes a VOT-layout dataset folder")
     config = out / "config.yaml"
     if config.exists() and not force:
         raise SiambenchError(f"{config} exists: {out} is already a workspace (use --force to rewrite it)")
+
+
+def _write_workspace(out: Path, sequences: Path, force: bool) -> dict[str, Path]:
+    _check_workspace(out, sequences, force)
+    config = out / "config.yaml"
     stack = out / "stack.yaml"
     atomic_write_text(stack, _STACK)
     atomic_write_text(config, "registry:\n- ./trackers.ini\nstack: ./stack.yaml\n"
