@@ -18,7 +18,7 @@ import numpy as np
 from siambench import __version__
 from siambench.datasets import Dataset, load_dataset
 from siambench.errors import InputError, SiambenchError, UnknownNameError
-from siambench.metrics import OPE_ONLY, VARIANTS, ope
+from siambench.metrics import OPE_ONLY, VARIANTS, VOT_ONLY, ope
 from siambench.metrics import vot as vot_metrics
 from siambench.results import (
     FAILURE,
@@ -48,6 +48,9 @@ def evaluate(dataset: str | Dataset, results_dir: str | Path = "results", data_r
     _check_annotated(ds)
     if variant in OPE_ONLY and ds.protocol != "ope":
         raise SiambenchError(f"--variant {variant} defines one-pass (OTB-style) scores only; {ds.name} is a VOT dataset")
+    if variant in VOT_ONLY and ds.protocol == "ope":
+        raise SiambenchError(f"--variant {variant} defines VOT scores only; {ds.name} is a one-pass dataset "
+                             "(its scores would be pysot's under another name)")
     folders = (ds.results_name, *ds.results_aliases)
     found = list_trackers(Path(results_dir), folders)
     where = " or ".join(str(Path(results_dir) / f) for f in folders)

@@ -211,7 +211,7 @@ def _select_sequences(ds: Any, names: Sequence[str] | str | None) -> list[Any]:
     missing = [n for n in names if n not in known]
     if missing:
         raise UnknownNameError(f"sequence of {ds.name}", missing[0], known)
-    return [ds[n] for n in names]
+    return [ds[n] for n in dict.fromkeys(names)]  # a name given twice is run once
 
 
 def _check_frames(seq: Any) -> None:
@@ -230,6 +230,18 @@ def _check_frames(seq: Any) -> None:
         # a tracker started on no box crashes, or (OpenCV's MIL) spins beyond Ctrl-C's reach
         raise SiambenchError(f"sequence {seq.name!r}: the first frame's ground truth gives no box to start from "
                              f"(x,y,w,h {', '.join(f'{v:g}' for v in box)}; expected finite values with w, h > 0)")
+
+
+def _check_targets(ledger: Ledger, protocol: str, sequence: str, repetitions: list[int]) -> None:
+    """No folder sits where a result, its times or the ledger will be written (found after
+    tracking, it would cost the sequence and leave its other files unrecorded)."""
+    from siambench.ledger import result_relpath, times_relpath
+
+    paths = [ledger.path, ledger.root / times_relpath(protocol, sequence)]
+    paths += [ledger.root / result_relpath(protocol, sequence, rep) for rep in repetitions]
+    for path in paths:
+        if path.is_dir():
+            raise InputError(path, "a folder is in the way of a file this run writes; move it away")
 
 
 def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajectory) -> None:
@@ -382,8 +394,9 @@ def _run_locked(ledger: Ledger, store: Any, engine: Any, spec: TrackerSpec, ds: 
             summary.removed_files += _remove_superseded(ledger, protocol, seq.name, repetitions)
     if not todo:
         return
-    for seq, _ in todo:  # fail before the long run, not in the middle of it
+    for seq, reps in todo:  # fail before the long run, not in the middle of it
         _check_frames(seq)
+        _check_targets(ledger, protocol, seq.name, reps)
 
     jobs = plan_jobs(spec.spec_hash(), ds.name, todo)
     left = {seq.name: len(reps) for seq, reps in todo}  # jobs outstanding per sequence

@@ -108,3 +108,30 @@ def test_vot_integration_checks_everything_before_writing_anything(tmp_path, cap
                            capsys)
     assert code == 2 and "list.txt: not found" in err
     assert not out.exists() or not any(out.iterdir())  # no wrapper, no trackers.ini entry
+
+
+@pytest.mark.parametrize("in_the_way", ["{seq}.txt", "{seq}_time.txt", ".siambench.json"])
+def test_a_folder_where_a_result_goes_fails_the_run_before_tracking(tmp_path, isolated_registry, in_the_way):
+    from siambench.datasets import load_dataset
+    from siambench.errors import InputError
+    from siambench.runner import run
+    from siambench.synth import generate
+    from siambench.trackers.base import Tracker, TrackResult
+
+    class Counting(Tracker):
+        calls = 0
+
+        def init(self, frame, box):
+            self.box = box
+
+        def track(self, frame):
+            Counting.calls += 1
+            return TrackResult(self.box, 1.0)
+
+    isolated_registry("counting", lambda spec: Counting())
+    generate(tmp_path / "O", layout="otb", sequences=1, frames=5, size=(64, 48))
+    seq = load_dataset(str(tmp_path / "O")).names[0]
+    (tmp_path / "r" / "O" / "counting" / in_the_way.format(seq=seq)).mkdir(parents=True)
+    with pytest.raises(InputError, match="a folder is in the way"):
+        run("counting", str(tmp_path / "O"), results_dir=tmp_path / "r", device="cpu", progress=False)
+    assert Counting.calls == 0

@@ -278,3 +278,12 @@ def test_mil_on_real_couple_frames_is_repeatable_and_scored(shared_data, tmp_pat
                       trackers=["opencv-mil"])
     overall = scores["trackers"]["opencv-mil"]["overall"]
     assert 0.2 < overall["auc"] < 0.8
+
+
+def test_an_empty_or_repeated_sequence_list(capsys):
+    from cli_run import run_cli
+
+    code, _, err = run_cli(["run", "-t", "opencv-mil", "-d", "demo", "--sequences", ","], capsys)
+    assert code == 2 and "names no sequence" in err
+    code, _, err = run_cli(["gate", "--baseline", "b.json", "--metric", ""], capsys)
+    assert code == 2 and "names no metric" in err

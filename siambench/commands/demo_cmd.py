@@ -216,6 +216,10 @@ def demo_command(results_dir: Path, device: str, quick: bool, baseline: Path | N
     from siambench.report.render import render
 
     start = time.perf_counter()
+    if (baseline or default_baseline()).is_file():  # a malformed baseline fails now, not after tracking
+        from siambench.gate import load_baseline
+
+        load_baseline(baseline or default_baseline())
     dataset = demo_dataset(quick)
     trackers = trackers_for(quick)
     click.echo(f"siambench demo: {len(trackers)} trackers on {dataset.name} "

@@ -28,6 +28,8 @@ log = logging.getLogger("siambench")
 
 def _metric_list(specs: tuple[str, ...]) -> list[str] | None:
     metrics = [m.strip() for spec in specs for m in spec.split(",") if m.strip()]
+    if specs and not metrics:  # "--metric ''" would gate everything, which it did not ask for
+        raise SiambenchError(f"--metric {specs[0]!r} names no metric; leave the option out to gate them all")
     return metrics or None
 
 

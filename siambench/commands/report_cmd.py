@@ -106,6 +106,9 @@ def report_command(tables: tuple[str, ...], results_dir: Path | None, data_root:
         shown += [load_layout(p) for p in available_tables().values()]
     needed = None if plots_dir is not None else set().union(*(layout.datasets for layout in shown))
     scores = gather_scores(score_files, results_dir, data_root, variant, needed, on_skip=warn_skipped)
+    measured = {tracker for score_set in scores for tracker in score_set.trackers}
+    for name in sorted(set(aliases) - measured):  # a typo would silently show nothing under the name
+        click.echo(f"siambench: warning: --as {name}={aliases[name]}: no scores of a tracker {name!r}", err=True)
 
     if tables:
         layouts = _select_layouts(tables, scores)

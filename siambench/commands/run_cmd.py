@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from siambench.errors import SiambenchError
 from siambench.protocols import PROTOCOLS
 
 
@@ -16,7 +17,9 @@ def _sequence_list(text: str | None) -> list[str] | None:
     if text is None:
         return None
     names = [part.strip() for part in text.split(",") if part.strip()]
-    return names or None
+    if not names:  # "--sequences ''" is a mistake, not a way to ask for everything
+        raise SiambenchError(f"--sequences {text!r} names no sequence; leave the option out to run them all")
+    return names
 
 
 @contextlib.contextmanager

@@ -31,7 +31,8 @@ def tracker_rows() -> list[dict[str, Any]]:
             "adapter": spec.adapter,
             "checkpoint": spec.checkpoint,
             "weights_path": str(path) if path is not None else None,
-            "weights_found": None if path is None else path.is_file(),
+            # an empty file (an interrupted download) is not weights
+            "weights_found": None if path is None else path.is_file() and path.stat().st_size > 0,
             "description": spec.description,
         })
     return rows
