@@ -139,3 +139,16 @@ def test_good_files_still_load(tmp_path):
     old = {k: v for k, v in source.state_dict().items() if not k.endswith("num_batches_tracked")}
     load_checkpoint(tiny(), saved(tmp_path, old, "old.pth"))
     assert set(read_checkpoint(saved(tmp_path, {"state_dict": old, "epoch": 3}, "wrapped.pth"))) == set(old)
+
+
+def test_the_distance_from_fitting_is_a_share_so_small_networks_are_not_always_nearest():
+    from siambench.models.checkpoints import count_differences
+
+    small = nn.Sequential(nn.Conv2d(3, 4, 3))  # 2 keys, none of them in the file
+    big = nn.Sequential(*[nn.Conv2d(4, 4, 3) for _ in range(15)])  # 30 keys, 6 of them in the file
+    file = {k: v for k, v in big.state_dict().items() if k.split(".")[0] in ("1", "2", "3")}
+    file["extra.weight"] = torch.zeros(1)
+    assert count_differences(big, big.state_dict()) == 0.0
+    # counted, `small` would be nearer (2 missing + 7 unexpected against 24 + 1); as a share of
+    # the keys involved, `big` is (6 of 31 fit, against none)
+    assert count_differences(big, file) < count_differences(small, file) == 1.0

@@ -191,18 +191,24 @@ def _describe(keys: list[str]) -> str:
 class CheckpointMismatchError(InputError):
     """A readable checkpoint that does not fit the model; `differences` says by how much."""
 
-    def __init__(self, path: str | Path | None, message: str, differences: int) -> None:
+    def __init__(self, path: str | Path | None, message: str, differences: float) -> None:
         super().__init__(path, message)
         self.differences = differences
 
 
-def count_differences(model: nn.Module, state: Mapping[str, torch.Tensor]) -> int:
-    """Keys missing, unexpected or of another shape (0: the layout fits; values aside)."""
-    expected = model.state_dict()
-    missing = sum(k not in state for k in expected)
-    unexpected = sum(k not in expected for k in state)
-    shapes = sum(k in state and tuple(state[k].shape) != tuple(v.shape) for k, v in expected.items())
-    return missing + unexpected + shapes
+def count_differences(model: nn.Module, state: Mapping[str, torch.Tensor]) -> float:
+    """How far the layout is from fitting: the share of keys, of the model's and the file's
+    together, that are missing, unexpected or of another shape (0: it fits; values aside).
+
+    A share, not a count: a count ranks the smallest network nearest to any file, since it
+    has the fewest keys to miss.
+    """
+    # BatchNorm's step counters are not weights, and loading fills in the missing ones
+    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    given = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    keys = set(expected) | set(given)
+    matching = sum(k in given and tuple(given[k].shape) == tuple(v.shape) for k, v in expected.items())
+    return 1.0 - matching / len(keys) if keys else 0.0
 
 
 def mismatch_report(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str | None:
