@@ -23,4 +23,16 @@ class UnknownNameError(SiambenchError):
     """An unknown dataset, tracker, table or variant name."""
 
     def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")
+        super().__init__(f"unknown {kind} {name!r}{_suggestion(name, known)}; known: {', '.join(sorted(known))}")
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    """" (did you mean X?)" where `name` is a known one in another case or with other
+    separators ("Rotation1" for "rotation1", "otb-2015" for "otb2015"); near misses by edit
+    distance are left out, as they name the wrong one too often (vot2081: vot2018 or vot2019?)."""
+
+    def fold(text: str) -> str:
+        return "".join(c for c in str(text).lower() if c not in "-_ .")
+
+    matches = [k for k in known if fold(k) == fold(name)]
+    return f" (did you mean {matches[0]!r}?)" if len(matches) == 1 else ""

@@ -437,3 +437,9 @@ def test_every_registered_spec_keeps_to_the_ranges():
 
     for name in registry.list_trackers():
         check_spec(registry.load_spec(name))
+
+
+def test_an_unknown_name_in_another_case_or_spelling_gets_a_suggestion():
+    err = UnknownNameError("sequence of demo-vot", "Rotation1", ["clutter1", "rotation1"])
+    assert "unknown sequence of demo-vot 'Rotation1' (did you mean 'rotation1'?); known:" in str(err)
+    assert "did you mean" not in str(UnknownNameError("dataset", "vot2081", ["vot2018", "vot2019"]))
