@@ -49,6 +49,8 @@ def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
     """
     if not folder.is_dir():
         return None
+    if (folder / f"{stem}{suffix}").is_dir():
+        raise InputError(folder / f"{stem}{suffix}", "is a folder; expected the sequence's result file")
     key = _norm(stem)
     found = sorted(p for p in folder.iterdir()
                    if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key and p.is_file())

@@ -111,6 +111,9 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
                          negatives=negatives, lookalikes=lookalikes, scale_rank=scale_rank,
                          init=init, batchnorm=batchnorm, seed=seed)
     config.validate()
+    from siambench.training.pairs import crop_style
+
+    crop_style(spec, search_size)  # a tracker training cannot handle fails before data are rendered
     recipe = SyntheticSet()
     if synth_seed is not None or synth_sequences is not None:
         recipe = SyntheticSet(seed=recipe.seed if synth_seed is None else synth_seed,
