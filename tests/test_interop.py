@@ -258,6 +258,9 @@ def test_shared_vot2018_json_imports_to_the_official_layout(shared_data, tmp_pat
     ants = next(s for s in from_layout if s.name == "ants1")
     assert [Path(f).relative_to(tmp_path / "VOT2018").as_posix() for f in ants.frames[:2]] == \
         ["ants1/color/00000001.jpg", "ants1/color/00000002.jpg"]
+    # written without images, the layout keeps the JSON's sizes (in `sequence`), so it can be scored
+    assert all((s.width, s.height) == (j.width, j.height) and s.width > 0
+               for s, j in zip(sorted(from_layout, key=lambda s: s.name), from_json, strict=True))
 
 
 @pytest.mark.parametrize("name", ["../escaped", "ABSOLUTE", "a/../../escaped", "..", "."])

@@ -83,7 +83,7 @@ def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
     if frames and len(frames) < len(gt):
         raise InputError(path / "groundtruth.txt", f"{len(gt)} regions but only {len(frames)} frames in {path}")
     frames = frames[: len(gt)] if frames else [path / "color" / f"{i + 1:08d}.jpg" for i in range(len(gt))]
-    width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
+    width, height = image_size(frames[0]) if frames[0].is_file() else _metadata_size(path)
     tags = {}
     for tag in TAGS:
         for suffix in (".tag", ".label"):
@@ -107,6 +107,24 @@ def _frames(path: Path) -> list[Path]:
         if found:
             return found
     return []
+
+
+def _metadata_size(path: Path) -> tuple[int, int]:
+    """width and height from the `sequence` metadata file, where the images are absent
+    (a layout written from pysot's JSON without them); (0, 0) when it has none."""
+    meta = path / "sequence"
+    if not meta.is_file():
+        return 0, 0
+    values = {}
+    for number, line in enumerate(read_lines(meta, allow_empty=True), start=1):
+        key, _, value = line.partition("=")
+        if key.strip() in ("width", "height"):
+            try:
+                values[key.strip()] = int(value)
+            except ValueError:
+                raise InputError(meta, f"expected a whole number of pixels for {key.strip()}, got {value.strip()!r}",
+                                 number) from None
+    return values.get("width", 0), values.get("height", 0)
 
 
 def _sequence_pattern(path: Path) -> tuple[Path, str] | None:

@@ -219,9 +219,11 @@ def _write_vot_sequence(folder: Path, name: str, entry: dict[str, Any], src: Pat
         if entry.get(tag):
             atomic_write_lines(folder / f"{tag}.tag", [str(v) for v in entry[tag]])
     pattern = _frame_pattern(frames)
-    if pattern is not None:
-        atomic_write_lines(folder / "sequence", [f"channels.color=color/{pattern}", "format=default",
-                                                 "fps=30", f"name={name}"])
+    lines = [f"channels.color=color/{pattern}"] if pattern is not None else []
+    if "width" in entry and "height" in entry:  # the size, for a layout written without its images
+        lines += [f"width={int(entry['width'])}", f"height={int(entry['height'])}"]
+    if lines:
+        atomic_write_lines(folder / "sequence", [*lines, "format=default", "fps=30", f"name={name}"])
 
 
 def _write_otb_sequence(folder: Path, name: str, entry: dict[str, Any], src: Path, images: str) -> None:
