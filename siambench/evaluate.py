@@ -90,6 +90,7 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     """
     index = ResultIndex(store, strict)
     index.check_unlisted()
+    index.check_spellings(ds.names)
     index.check_one_run(seq.name for seq in ds)
     result: dict = {"overall": {}, "sequences": {}}
     if ds.protocol == "ope":
@@ -138,9 +139,12 @@ def _merge(into: dict, part: dict) -> None:
     for key in ("curves", "tags", "attributes"):
         if key in part["overall"] and key in into["overall"]:
             into["overall"][key].update(part["overall"].pop(key))
-    for key in ("sequences_scored", "frames"):  # the completeness a gate checks: the lesser
+    # The completeness a gate checks, over both VOT experiments: the sequences both scored (a
+    # sequence lost from either counts), and every result line either scored (a line or a
+    # repetition lost from either counts, which the lesser count would hide behind the other).
+    for key, combine in (("sequences_scored", min), ("frames", lambda a, b: a + b)):
         if key in part["overall"] and key in into["overall"]:
-            part["overall"][key] = min(part["overall"][key], into["overall"][key])
+            part["overall"][key] = combine(part["overall"][key], into["overall"][key])
     into["overall"].update(part["overall"])
     for seq, values in part["sequences"].items():
         into["sequences"].setdefault(seq, {}).update(values)

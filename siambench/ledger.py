@@ -147,12 +147,17 @@ class Ledger:
         data.setdefault("keys", {})
         return data
 
-    def set_aside(self) -> Path:
-        """Move a damaged ledger out of the way (kept for inspection); the folder starts afresh."""
+    def set_aside_if_damaged(self, warn: Callable[[str], None]) -> None:
+        """For writers, under the lock: a damaged ledger is moved out of the way (kept as
+        ``.siambench.json.damaged`` for a look) with a warning, and the folder starts afresh;
+        nothing it listed counts as done, so a run redoes everything."""
+        if not self.damaged:
+            return
         target = self.path.with_name(LEDGER_NAME + ".damaged")
         os.replace(self.path, target)
+        warn(f"{self.path}: results ledger {self.damaged}; kept as {target.name}, and nothing it listed "
+             "counts as done")
         self.data, self.damaged = _empty(), None
-        return target
 
     def _upgrade(self, old: dict[str, Any]) -> dict[str, Any]:
         """Format 1 listed repetitions without files: record the files as they are now."""

@@ -43,14 +43,18 @@ def _norm(name: str) -> str:
 def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
     """`<stem><suffix>` in `folder`, or the one file whose name is a spelling of it.
 
-    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) are an error naming both,
-    even when one is spelt exactly: the other may be the newer one, and picking either silently
-    could score a stale copy.
+    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) without an exact match are
+    an error naming both: picking one by directory order would score whichever came first. An
+    exact match wins (UAV123's ``car1_1`` and ``car11`` are two sequences whose names spell
+    alike); a spelling beside it is reported by :meth:`ResultIndex.check_spellings`.
     """
+    exact = folder / f"{stem}{suffix}"
+    if exact.is_file():
+        return exact
     if not folder.is_dir():
         return None
-    if (folder / f"{stem}{suffix}").is_dir():
-        raise InputError(folder / f"{stem}{suffix}", "is a folder; expected the sequence's result file")
+    if exact.is_dir():
+        raise InputError(exact, "is a folder; expected the sequence's result file")
     key = _norm(stem)
     found = sorted(p for p in folder.iterdir()
                    if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key and p.is_file())
@@ -62,6 +66,9 @@ def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
 
 def _find_dir(folder: Path, name: str) -> Path | None:
     """`folder/name`, or the one folder whose name is a spelling of it (two are an error)."""
+    exact = folder / name
+    if exact.is_dir():
+        return exact
     if not folder.is_dir():
         return None
     key = _norm(name)
@@ -331,6 +338,41 @@ class ResultIndex:
                                           f"precision) under one tracker name ({runs}); rerun `siambench "
                                           "run` with one setting to redo the others, or give each run its "
                                           "own --results-dir")
+
+    def check_spellings(self, names: Iterable[str]) -> list[Path]:
+        """Report the files of a foreign folder that spell a sequence's name (``jogging_1.txt``)
+        beside the sequence's exact file (``Jogging-1.txt``): the exact one is scored, and the
+        other may be the one that was meant."""
+        if self.ledger is not None:
+            return []
+        names = list(names)
+        by_key: dict[str, list[str]] = {}
+        for name in names:
+            by_key.setdefault(_norm(name), []).append(name)
+        stray: list[tuple[Path, str]] = []
+        # one-pass results are <seq>.txt files; VOT ones, <experiment>/<seq>/ folders
+        folders = [(self.store.root, True)] + [(self.store.root / e, False) for e in EXPERIMENT_PROTOCOLS]
+        for folder, files in folders:
+            if not folder.is_dir():
+                continue
+            entries = {}
+            for p in folder.iterdir():
+                if files and p.is_file() and p.suffix == ".txt" and not p.name.endswith("_time.txt"):
+                    entries[p.stem] = p
+                elif not files and p.is_dir():
+                    entries[p.name] = p
+            for stem, path in sorted(entries.items()):
+                if stem in names:
+                    continue
+                meant = [n for n in by_key.get(_norm(stem), []) if n in entries]
+                if meant:
+                    stray.append((path, meant[0]))
+        if stray:
+            shown = ", ".join(f"{p.name} (beside {n})" for p, n in stray[:3])
+            more = f" and {len(stray) - 3} more" if len(stray) > 3 else ""
+            self.problem(self.store.root, f"{len(stray)} result file(s) spell a sequence whose exact file is "
+                                          f"scored, and are not scored: {shown}{more}")
+        return [p for p, _ in stray]
 
     def check_unlisted(self) -> list[Path]:
         """Report the result files of a ledger folder that the ledger does not list."""

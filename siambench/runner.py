@@ -363,10 +363,7 @@ def run(
     )
     ledger = Ledger(store.root)
     with ledger.lock(wait=wait, on_wait=log.warning):
-        if ledger.damaged:  # nothing it lists can be trusted: keep it for a look, run everything
-            reason = ledger.damaged
-            log.warning("%s: results ledger %s; kept as %s, and every sequence is run again",
-                        ledger.path, reason, ledger.set_aside().name)
+        ledger.set_aside_if_damaged(log.warning)  # nothing it lists can be trusted: run everything
         _run_locked(ledger, store, engine, spec, ds, selected, protocol, repetitions, force, key, key_info,
                     weights_path, random_init, device, threads, executor, progress, summary)
     return summary

@@ -447,3 +447,20 @@ def test_a_start_box_that_is_no_box_stops_the_run_before_tracking(tmp_path):
     with pytest.raises(SiambenchError, match="first frame's ground truth gives no box"):
         run("opencv-mil", str(tmp_path / "O"), results_dir=tmp_path / "r", device="cpu", progress=False)
     assert not (tmp_path / "r" / "O" / "opencv-mil").exists() or not any((tmp_path / "r" / "O" / "opencv-mil").glob("*.txt"))
+
+
+def test_got10k_cover_labels_are_read_and_a_short_file_is_an_error(tmp_path):
+    from siambench.datasets.got10k import read_got10k
+
+    seq = tmp_path / "val" / "GOT-10k_Val_000001"
+    seq.mkdir(parents=True)
+    (tmp_path / "val" / "list.txt").write_text("GOT-10k_Val_000001\n")
+    (seq / "groundtruth.txt").write_text("1,2,3,4\n" * 4)
+    (seq / "cover.label").write_text("8\n0\n4\n8\n")
+    assert read_got10k(tmp_path)[0].cover.tolist() == [8, 0, 4, 8]
+    (seq / "cover.label").write_text("8\n0\n")  # padded, the missing frames would read as hidden
+    with pytest.raises(InputError, match=r"cover.label: expected 4 values \(one per frame\), got 2"):
+        read_got10k(tmp_path)
+    (seq / "cover.label").write_text("8\n9\n4\n8\n")
+    with pytest.raises(InputError, match=r"cover.label:2: expected a whole number 0..8"):
+        read_got10k(tmp_path)

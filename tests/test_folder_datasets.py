@@ -54,6 +54,8 @@ def test_the_eao_interval_estimate_recovers_vot2018s(shared_data):
     lengths = [len(s) for s in load_dataset("vot2018", shared_data)]
     assert estimate_eao_interval(lengths) == (100, 357)  # published: [100, 356]
     assert estimate_eao_interval([50]) == (50, 50)
+    low, high = estimate_eao_interval([5, 6, 7, 8, 9, 500, 600])  # two clusters: one range, not a span of both
+    assert low < 10 and high < 500
 
 
 def test_run_and_eval_a_folder_with_a_given_or_estimated_interval(folders, tmp_path, capsys, isolated_registry):
@@ -77,7 +79,9 @@ def test_run_and_eval_a_folder_with_a_given_or_estimated_interval(folders, tmp_p
     assert "EAO interval [20, 20]: estimated from the sequence lengths" in err and "still" in stdout
     assert json.loads(out.read_text())["eao_interval"] == [20, 20]
     code, _, err = run_cli([*args, "--eao-interval", "5,15"], capsys)
-    assert code == 0 and json.loads(out.read_text())["eao_interval"] == [5, 15]
+    written = json.loads(out.read_text())
+    assert code == 0 and written["eao_interval"] == [5, 15]
+    assert written["variant"] == "pysot, EAO interval 5-15"  # another EAO: a gate never mixes the two
     for bad in ("15,5", "a,b", "0,3"):
         code, _, err = run_cli([*args, "--eao-interval", bad], capsys)
         assert code == 2 and "--eao-interval" in err and err.count("\n") == 1

@@ -163,6 +163,19 @@ def test_a_shortened_unsupervised_file_lowers_the_frame_count(data_root, tmp_pat
     assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES // 2
 
 
+def test_a_lost_baseline_repetition_counts_beside_a_complete_unsupervised_experiment(data_root, tmp_path):
+    root = _foreign_vot(tmp_path, data_root, {"occlusion1": 3, "clutter1": 3})
+    unsup = root.parent / "unsupervised"
+    unsup.mkdir()
+    for seq in ("occlusion1", "clutter1"):
+        (unsup / seq).mkdir()
+        shutil.copy(root / seq / f"{seq}_001.txt", unsup / seq / f"{seq}_001.txt")
+    full = _eval_foreign(data_root, tmp_path)
+    assert full["frames"] == (6 + 2) * N_FRAMES  # both experiments' lines, not the lesser count
+    (root / "clutter1" / "clutter1_003.txt").unlink()
+    assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES
+
+
 def test_a_deleted_repetition_lowers_the_frame_count(data_root, tmp_path, caplog):
     root = _foreign_vot(tmp_path, data_root, {"occlusion1": 3, "clutter1": 3})
     full = _eval_foreign(data_root, tmp_path)
@@ -529,13 +542,22 @@ def test_submissions_carry_only_the_ledgers_files(drift, data_root, tmp_path, ca
     assert sorted(p.stem for p in folder.glob("*.txt")) == sorted(load_dataset("demo", root=data_root).names)
 
 
-def test_two_spellings_are_an_error_even_when_one_is_exact(tmp_path):
+def test_an_exact_name_wins_and_a_spelling_beside_it_is_reported(tmp_path, caplog):
+    from siambench.results import ResultIndex
+
     store = ResultStore(tmp_path, "OTB100", "t")
     store.root.mkdir(parents=True)
-    for name in ("Jogging-1.txt", "jogging_1.txt"):  # a stale copy beside the exact name
+    # UAV123's car1_1 and car11 are two sequences whose names spell alike: each its own file
+    for name in ("Jogging-1.txt", "jogging_1.txt", "car1_1.txt", "car11.txt"):
         (store.root / name).write_text("1,2,3,4\n")
-    with pytest.raises(InputError, match="ambiguous result files for sequence 'Jogging-1'"):
-        store.find_ope("Jogging-1")
+    assert store.find_ope("Jogging-1").name == "Jogging-1.txt"
+    assert store.find_ope("car1_1").name == "car1_1.txt" and store.find_ope("car11").name == "car11.txt"
+    with caplog.at_level("WARNING", "siambench"):
+        stray = ResultIndex(store).check_spellings(["Jogging-1", "car1_1", "car11"])
+    assert [p.name for p in stray] == ["jogging_1.txt"]
+    assert "jogging_1.txt (beside Jogging-1)" in caplog.text
+    with pytest.raises(InputError, match="spell a sequence whose exact file is scored"):
+        ResultIndex(store, strict=True).check_spellings(["Jogging-1", "car1_1", "car11"])
 
 
 def _tracker_dir(results: Path, folder: str, tracker: str) -> None:
@@ -603,6 +625,7 @@ def test_a_damaged_ledger_is_an_error_for_eval_and_set_aside_by_run(drift, data_
     with caplog.at_level("WARNING", "siambench"):
         summary = _vot_run(data_root, tmp_path, sequences=["occlusion1"])
     assert "kept as .siambench.json.damaged" in caplog.text and summary.sequences_run == ["occlusion1"]
+    assert "nothing it listed counts as done" in caplog.text
     assert path.with_name(LEDGER_NAME + ".damaged").read_bytes() == damage
     # clutter1's file is no longer vouched for: reported, not scored, until it is run again
     assert _eval_vot(data_root, tmp_path)["overall"]["sequences_scored"] == 1

@@ -33,20 +33,22 @@ def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
             absent = frame_flags(read_flags(path / "absence.label"), len(gt), path / "absence.label", strict)
         cover = None
         if (path / "cover.label").is_file():
-            cover = _read_cover(path / "cover.label", len(gt), strict)
+            cover = _read_cover(path / "cover.label", len(gt))
         width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
         out.append(Sequence(name, frames, gt, width, height, absent=absent, cover=cover))
     return out
 
 
-def _read_cover(path: Path, frames: int, strict: bool) -> np.ndarray:
+def _read_cover(path: Path, frames: int) -> np.ndarray:
     """cover.label: per frame, the visible share of the target in eighths (0..8)."""
     values = read_column(path)
     bad = np.flatnonzero(~np.isin(values, np.arange(9)))
     if len(bad):
         raise InputError(path, f"expected a whole number 0..8 (eighths of the target visible), got "
                                f"{values[bad[0]]:g}", int(bad[0]) + 1)
-    return frame_flags(values, frames, path, strict)
+    if len(values) != frames:  # padding would mark the frames hidden (0), and AO would drop them
+        raise InputError(path, f"expected {frames} values (one per frame), got {len(values)}")
+    return values.astype(np.int8)
 
 
 def read_lasot(folder: Path, strict: bool = False) -> list[Sequence]:

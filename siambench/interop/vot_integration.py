@@ -309,6 +309,7 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
     key = "import-vot:" + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
     info = {"tracker": name or tracker, "imported_from": str(source), "tool": "vot-toolkit"}
     with ledger.lock(on_wait=log.warning):
+        ledger.set_aside_if_damaged(log.warning)
         for experiment in EXPERIMENT_DIRS:
             folder = source / experiment
             if not folder.is_dir():
