@@ -88,7 +88,7 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
     Which files are scored is :class:`siambench.results.ResultIndex`'s answer: the ledger's files
     in a folder siambench wrote, the named files in a foreign one.
     """
-    index = ResultIndex(store, strict)
+    index = ResultIndex(store, strict, ds.names)
     index.check_unlisted()
     index.check_spellings(ds.names)
     index.check_one_run(seq.name for seq in ds)
@@ -184,7 +184,7 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
     ``otb-toolkit`` follows the MATLAB OTB toolkit (:func:`ope.otbkit_sequence_curves`); the
     other variants share pysot's definitions, which got10k also uses.
     """
-    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
     strict = index.strict
     per_seq, curves, attrs = {}, [], {}
     missing = []
@@ -229,7 +229,7 @@ def score_got10k(ds: Dataset, results: ResultIndex | ResultStore, strict: bool =
     :func:`ope.got10k_ious`): per sequence, and over all sequences' frames pooled, with its
     101-threshold success curve. Frames are masked by cover.label where the data have it, else
     by absence.label."""
-    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
     per_seq, pooled, missing, frames = {}, [], [], 0
     for seq in ds:
         path = index.ope(seq.name)
@@ -333,7 +333,7 @@ def _check_repetitions(index: ResultIndex, experiment: str, counts: dict[str, in
 
 def score_supervised(ds: Dataset, results: ResultIndex | ResultStore, variant: str = "pysot",
                      strict: bool = False) -> dict:
-    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
     sequences = _vot_inputs(ds, index, SUPERVISED_DIR)
     if variant == "pysot":
         tags = tuple(t for t in VOT_TAGS if t == "all" or any(t in s.tags for s in sequences) or t == "empty")
@@ -348,7 +348,7 @@ def score_supervised(ds: Dataset, results: ResultIndex | ResultStore, variant: s
 
 def score_unsupervised(ds: Dataset, results: ResultIndex | ResultStore, variant: str = "pysot",
                        strict: bool = False) -> dict:
-    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict)
+    index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
     sequences = _vot_inputs(ds, index, UNSUPERVISED_DIR)
     scores = vot_metrics.unsupervised(sequences, variant)
     _record_counts(scores, sequences)

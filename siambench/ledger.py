@@ -138,12 +138,17 @@ class Ledger:
         if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
             self.damaged = "not a ledger object (no 'runs')"
             return _empty()
-        if data.get("format") == 1:
+        fmt = data.get("format")
+        if fmt == 1:
             return self._upgrade(data)
-        if data.get("format") != LEDGER_FORMAT:
-            raise InputError(self.path, f"results ledger of format {json.dumps(data.get('format'))}, which this "
-                                        f"siambench (format {LEDGER_FORMAT}) does not know: written by a newer "
-                                        "siambench? Use that one, or another --results-dir")
+        if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > LEDGER_FORMAT:
+            raise InputError(self.path, f"results ledger of format {fmt}, which this siambench (format "
+                                        f"{LEDGER_FORMAT}) does not know: written by a newer siambench? Use that "
+                                        "one, or another --results-dir")
+        problem = None if fmt == LEDGER_FORMAT else f"of no known format ({json.dumps(fmt)})"
+        self.damaged = problem or _shape_problem(data)
+        if self.damaged:
+            return _empty()
         data.setdefault("keys", {})
         return data
 
@@ -373,6 +378,26 @@ class Ledger:
 
 
 # ---- the OS lock ----------------------------------------------------------------------------------
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What makes a format-2 ledger unusable (an entry of the wrong shape), or None."""
+    if not isinstance(data.get("keys", {}), dict):
+        return "malformed ('keys' is not an object)"
+    for protocol, seqs in data["runs"].items():
+        if protocol not in PROTOCOL_DIRS or not isinstance(seqs, dict):
+            return f"malformed (runs.{protocol})"
+        for seq, entry in seqs.items():
+            where = f"runs.{protocol}.{seq}"
+            if not isinstance(entry, dict) or not isinstance(entry.get("files", {}), dict):
+                return f"malformed ({where})"
+            for rep, item in entry.get("files", {}).items():
+                if not (str(rep).isdigit() and isinstance(item, dict) and isinstance(item.get("path"), str)
+                        and isinstance(item.get("sha256"), str)):
+                    return f"malformed ({where}.files.{rep})"
+            if not isinstance(entry.get("times", ""), str | None):
+                return f"malformed ({where}.times)"
+    return None
+
+
 def _try_lock(fd: int) -> bool:
     """Take the exclusive lock of the open lock file `fd` if it is free; whether it was taken."""
     if fcntl is not None:

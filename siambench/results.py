@@ -40,13 +40,15 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_ .]", "", name.lower())
 
 
-def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
+def _find_file(folder: Path, stem: str, suffix: str, taken: Iterable[str] = ()) -> Path | None:
     """`<stem><suffix>` in `folder`, or the one file whose name is a spelling of it.
 
     Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) without an exact match are
     an error naming both: picking one by directory order would score whichever came first. An
     exact match wins (UAV123's ``car1_1`` and ``car11`` are two sequences whose names spell
-    alike); a spelling beside it is reported by :meth:`ResultIndex.check_spellings`.
+    alike); a spelling beside it is reported by :meth:`ResultIndex.check_spellings`. A file
+    named exactly for another sequence in `taken` is that sequence's, never a spelling of this
+    one (without car1_1.txt, car11.txt is not car1_1's result).
     """
     exact = folder / f"{stem}{suffix}"
     if exact.is_file():
@@ -56,23 +58,27 @@ def _find_file(folder: Path, stem: str, suffix: str) -> Path | None:
     if exact.is_dir():
         raise InputError(exact, "is a folder; expected the sequence's result file")
     key = _norm(stem)
+    others = set(taken) - {stem}
     found = sorted(p for p in folder.iterdir()
-                   if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key and p.is_file())
+                   if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key
+                   and p.name[: -len(suffix)] not in others and p.is_file())
     if len(found) > 1:
         raise InputError(found[0], f"ambiguous result files for sequence {stem!r}: {found[0].name} and "
                                    f"{found[1].name}; keep one")
     return found[0] if found else None
 
 
-def _find_dir(folder: Path, name: str) -> Path | None:
-    """`folder/name`, or the one folder whose name is a spelling of it (two are an error)."""
+def _find_dir(folder: Path, name: str, taken: Iterable[str] = ()) -> Path | None:
+    """`folder/name`, or the one folder whose name is a spelling of it (two are an error; one
+    named exactly for another sequence in `taken` is not a spelling)."""
     exact = folder / name
     if exact.is_dir():
         return exact
     if not folder.is_dir():
         return None
     key = _norm(name)
-    found = sorted(p for p in folder.iterdir() if _norm(p.name) == key and p.is_dir())
+    others = set(taken) - {name}
+    found = sorted(p for p in folder.iterdir() if _norm(p.name) == key and p.name not in others and p.is_dir())
     if len(found) > 1:
         raise InputError(found[0], f"ambiguous result folders for sequence {name!r}: {found[0].name} and "
                                    f"{found[1].name}; keep one")
@@ -195,19 +201,21 @@ class ResultStore:
         return self.write_vot(seq, boxes, times, 1, UNSUPERVISED_DIR)
 
     # ---- reading -----------------------------------------------------------------------------
-    def find_ope(self, seq: str) -> Path | None:
-        path = _find_file(self.root, seq, ".txt")
+    def find_ope(self, seq: str, taken: Iterable[str] = ()) -> Path | None:
+        """The result file of `seq`, by name or spelling; `taken`: the dataset's other sequence
+        names, whose exact files are never taken for a spelling of this one."""
+        path = _find_file(self.root, seq, ".txt", taken)
         if path is None:
             # GOT-10k style: <tracker>/<seq>/<seq>_001.txt
-            folder = _find_dir(self.root, seq)
+            folder = _find_dir(self.root, seq, taken)
             if folder is not None:
                 path = _find_file(folder, f"{folder.name}_001", ".txt")
         return path
 
-    def find_vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Path]:
+    def find_vot(self, seq: str, experiment: str = SUPERVISED_DIR, taken: Iterable[str] = ()) -> list[Path]:
         """Repetition files of a sequence by the repetition rule; empty when it has none."""
         exp_dir = _find_dir(self.root, experiment)
-        folder = _find_dir(exp_dir, seq) if exp_dir is not None else None
+        folder = _find_dir(exp_dir, seq, taken) if exp_dir is not None else None
         if folder is None:
             return []
         reps, others = repetition_files(folder, seq)
@@ -264,11 +272,12 @@ class ResultIndex:
     repetition rule of :func:`repetition_files`. Problems warn, or with `strict` are errors.
     """
 
-    def __init__(self, store: ResultStore, strict: bool = False) -> None:
+    def __init__(self, store: ResultStore, strict: bool = False, names: Iterable[str] = ()) -> None:
         from siambench.ledger import Ledger
 
         self.store = store
         self.strict = strict
+        self.names = frozenset(names)  # the dataset's sequences: each exact file is its own
         self.ledger = Ledger.existing(store.root)
         if self.ledger is not None and self.ledger.damaged:
             raise InputError(self.ledger.path, f"results ledger {self.ledger.damaged}: which files are "
@@ -290,13 +299,13 @@ class ResultIndex:
 
     def ope(self, seq: str) -> Path | None:
         if self.ledger is None:
-            return self.store.find_ope(seq)
+            return self.store.find_ope(seq, self.names)
         listed = self._listed("ope", seq)
         return listed[0] if listed else None
 
     def vot(self, seq: str, experiment: str = SUPERVISED_DIR) -> list[Path]:
         if self.ledger is None:
-            return self.store.find_vot(seq, experiment)
+            return self.store.find_vot(seq, experiment, self.names)
         return self._listed(EXPERIMENT_PROTOCOLS[experiment], seq)
 
     def _listed(self, protocol: str, seq: str) -> list[Path]:

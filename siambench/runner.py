@@ -242,6 +242,10 @@ def _check_targets(ledger: Ledger, protocol: str, sequence: str, repetitions: li
     for path in paths:
         if path.is_dir():
             raise InputError(path, "a folder is in the way of a file this run writes; move it away")
+        for parent in path.relative_to(ledger.root).parents:
+            folder = ledger.root / parent
+            if folder.exists() and not folder.is_dir():
+                raise InputError(folder, "a file is in the way of a folder this run writes into; move it away")
 
 
 def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajectory) -> None:
@@ -363,7 +367,6 @@ def run(
     )
     ledger = Ledger(store.root)
     with ledger.lock(wait=wait, on_wait=log.warning):
-        ledger.set_aside_if_damaged(log.warning)  # nothing it lists can be trusted: run everything
         _run_locked(ledger, store, engine, spec, ds, selected, protocol, repetitions, force, key, key_info,
                     weights_path, random_init, device, threads, executor, progress, summary)
     return summary
@@ -410,6 +413,10 @@ def _run_locked(ledger: Ledger, store: Any, engine: Any, spec: TrackerSpec, ds: 
             # job, and a stop request (Ctrl-C, SIGTERM) waits until the job is recorded.
             environment = environment or run_environment(engine.describe())
             with _signals_held():
+                # A damaged ledger lists nothing as done, so everything is run; it is set aside
+                # only now, at the first write, so that a run failing its checks leaves it to
+                # keep eval from scoring the folder's files as foreign results.
+                ledger.set_aside_if_damaged(log.warning)
                 ledger.start(protocol, job.sequence_name, key)
                 ledger.forget(protocol, job.sequence_name, job.repetition)
                 _write(store, protocol, job.sequence_name, job.repetition, trajectory)

@@ -58,7 +58,7 @@ def load_track(ds: Dataset, results_dir: Path, tracker: str, sequence: str) -> T
     if tracker not in found:
         raise InputError(results_dir, f"no results of tracker {tracker!r} for {ds.name} "
                                       f"(found: {', '.join(found) or 'none'})")
-    index = ResultIndex(ResultStore(found[tracker].parent, found[tracker].name, tracker))
+    index = ResultIndex(ResultStore(found[tracker].parent, found[tracker].name, tracker), names=ds.names)
     index.check_one_run([sequence])
     if ds.protocol == "ope":
         path = index.ope(sequence)

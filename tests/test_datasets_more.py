@@ -459,8 +459,9 @@ def test_got10k_cover_labels_are_read_and_a_short_file_is_an_error(tmp_path):
     (seq / "cover.label").write_text("8\n0\n4\n8\n")
     assert read_got10k(tmp_path)[0].cover.tolist() == [8, 0, 4, 8]
     (seq / "cover.label").write_text("8\n0\n")  # padded, the missing frames would read as hidden
+    assert read_got10k(tmp_path)[0].cover is None  # set aside, with a warning
     with pytest.raises(InputError, match=r"cover.label: expected 4 values \(one per frame\), got 2"):
-        read_got10k(tmp_path)
+        read_got10k(tmp_path, strict=True)
     (seq / "cover.label").write_text("8\n9\n4\n8\n")
     with pytest.raises(InputError, match=r"cover.label:2: expected a whole number 0..8"):
         read_got10k(tmp_path)

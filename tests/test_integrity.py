@@ -555,6 +555,8 @@ def test_an_exact_name_wins_and_a_spelling_beside_it_is_reported(tmp_path, caplo
     with caplog.at_level("WARNING", "siambench"):
         stray = ResultIndex(store).check_spellings(["Jogging-1", "car1_1", "car11"])
     assert [p.name for p in stray] == ["jogging_1.txt"]
+    (store.root / "car1_1.txt").unlink()  # car11.txt is car11's, never car1_1's by spelling
+    assert ResultIndex(store, names=["car1_1", "car11"]).ope("car1_1") is None
     assert "jogging_1.txt (beside Jogging-1)" in caplog.text
     with pytest.raises(InputError, match="spell a sequence whose exact file is scored"):
         ResultIndex(store, strict=True).check_spellings(["Jogging-1", "car1_1", "car11"])
@@ -640,3 +642,37 @@ def test_a_ledger_of_a_newer_format_is_refused_not_overwritten(drift, data_root,
         with pytest.raises(InputError, match="format 99, which this siambench"):
             action()
     assert json.loads(path.read_text())["format"] == 99
+
+
+@pytest.mark.parametrize("damage", ['{"format": 2, "runs": {"supervised": []}}',
+                                    '{"format": 2, "runs": {"supervised": {"occlusion1": {"key": "k", '
+                                    '"files": {"1": {"path": "baseline/occlusion1/occlusion1_001.txt"}}}}}}',
+                                    '{"runs": {}}'])
+def test_a_ledger_of_the_wrong_shape_is_damaged_not_a_traceback(drift, data_root, tmp_path, damage):
+    _vot_run(data_root, tmp_path)
+    (tmp_path / "demo-vot" / "drift" / LEDGER_NAME).write_text(damage)
+    with pytest.raises(InputError, match="results ledger (malformed|of no known format)"):
+        _eval_vot(data_root, tmp_path)
+    assert _vot_run(data_root, tmp_path).sequences_run == ["occlusion1", "clutter1"]
+
+
+def test_a_run_that_fails_its_checks_leaves_a_damaged_ledger_in_place(drift, data_root, tmp_path):
+    _vot_run(data_root, tmp_path)
+    path = tmp_path / "demo-vot" / "drift" / LEDGER_NAME
+    path.write_text('{"format": 2, "ru')
+    blocker = path.parent / "baseline" / "clutter1" / "clutter1_time.txt"
+    blocker.unlink()
+    blocker.mkdir()  # a folder in the way: the run stops before tracking
+    with pytest.raises(InputError, match="a folder is in the way"):
+        _vot_run(data_root, tmp_path)
+    # still damaged, so eval still refuses the folder instead of scoring its files as foreign ones
+    with pytest.raises(InputError, match="cannot be told"):
+        _eval_vot(data_root, tmp_path)
+
+
+def test_a_file_where_a_sequence_folder_goes_fails_before_tracking(drift, data_root, tmp_path):
+    folder = tmp_path / "demo-vot" / "drift" / "baseline"
+    folder.mkdir(parents=True)
+    (folder / "occlusion1").write_text("")
+    with pytest.raises(InputError, match="baseline/occlusion1: a file is in the way of a folder"):
+        _vot_run(data_root, tmp_path, sequences=["occlusion1"])

@@ -110,7 +110,7 @@ def test_vot_integration_checks_everything_before_writing_anything(tmp_path, cap
     assert not out.exists() or not any(out.iterdir())  # no wrapper, no trackers.ini entry
 
 
-@pytest.mark.parametrize("in_the_way", ["{seq}.txt", "{seq}_time.txt", ".siambench.json"])
+@pytest.mark.parametrize("in_the_way", ["{seq}.txt", "{seq}_time.txt", ".siambench.json", "file:"])
 def test_a_folder_where_a_result_goes_fails_the_run_before_tracking(tmp_path, isolated_registry, in_the_way):
     from siambench.datasets import load_dataset
     from siambench.errors import InputError
@@ -131,7 +131,12 @@ def test_a_folder_where_a_result_goes_fails_the_run_before_tracking(tmp_path, is
     isolated_registry("counting", lambda spec: Counting())
     generate(tmp_path / "O", layout="otb", sequences=1, frames=5, size=(64, 48))
     seq = load_dataset(str(tmp_path / "O")).names[0]
-    (tmp_path / "r" / "O" / "counting" / in_the_way.format(seq=seq)).mkdir(parents=True)
-    with pytest.raises(InputError, match="a folder is in the way"):
+    folder = tmp_path / "r" / "O" / "counting"
+    if in_the_way == "file:":  # a file where the tracker's results folder goes
+        folder.parent.mkdir(parents=True)
+        folder.write_text("")
+    else:
+        (folder / in_the_way.format(seq=seq)).mkdir(parents=True)
+    with pytest.raises(InputError, match="is in the way|cannot"):
         run("counting", str(tmp_path / "O"), results_dir=tmp_path / "r", device="cpu", progress=False)
     assert Counting.calls == 0

@@ -420,6 +420,7 @@ def test_listing_rows(isolated, tmp_path):
 @pytest.mark.parametrize("key, value, expected", [
     ("scale_num", 0, "at least 1"), ("instance_size", 0, "at least 1"), ("response_up", -2, "at least 1"),
     ("total_stride", 0, "at least 1"), ("scale_step", 0, "above 0"), ("window_influence", 1.5, "between 0 and 1"),
+    ("instance_size", 100, r"at least exemplar_size \(127\)"),
 ])
 def test_hyper_values_out_of_range_are_refused_before_running(key, value, expected):
     from siambench.trackers.spec_checks import check_hyper_kinds, check_spec
@@ -428,8 +429,18 @@ def test_hyper_values_out_of_range_are_refused_before_running(key, value, expect
     bad = registry.TrackerSpec(**{**spec.__dict__, "hyper": {**spec.hyper, key: value}})
     with pytest.raises(SiambenchError, match=f"hyper.{key}: expected {expected}"):
         check_spec(bad)
-    with pytest.raises(SiambenchError, match=f"hyper.{key}: expected {expected}"):
-        check_hyper_kinds(spec, {key: value}, "--param")  # tune's settings, before any trial
+    if key != "instance_size" or value < 1:  # tune checks each value alone
+        with pytest.raises(SiambenchError, match=f"hyper.{key}: expected {expected}"):
+            check_hyper_kinds(spec, {key: value}, "--param")  # tune's settings, before any trial
+
+
+def test_anchor_ratios_must_all_be_positive():
+    from siambench.trackers.spec_checks import check_spec
+
+    spec = registry.load_spec("siamrpnpp-alex")
+    bad = registry.TrackerSpec(**{**spec.__dict__, "hyper": {**spec.hyper, "anchor_ratios": [0, 0.5, 1]}})
+    with pytest.raises(SiambenchError, match="hyper.anchor_ratios: expected above 0, got 0"):
+        check_spec(bad)
 
 
 def test_every_registered_spec_keeps_to_the_ranges():

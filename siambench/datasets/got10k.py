@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from siambench.textio import (
     read_regions,
 )
 
+log = logging.getLogger("siambench")
 
 def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
     """<GOT-10k>/val/list.txt, <seq>/groundtruth.txt, absence.label (1 = target absent),
@@ -33,21 +35,27 @@ def read_got10k(folder: Path, strict: bool = False) -> list[Sequence]:
             absent = frame_flags(read_flags(path / "absence.label"), len(gt), path / "absence.label", strict)
         cover = None
         if (path / "cover.label").is_file():
-            cover = _read_cover(path / "cover.label", len(gt))
+            cover = _read_cover(path / "cover.label", len(gt), strict)
         width, height = image_size(frames[0]) if frames[0].is_file() else (0, 0)
         out.append(Sequence(name, frames, gt, width, height, absent=absent, cover=cover))
     return out
 
 
-def _read_cover(path: Path, frames: int) -> np.ndarray:
+def _read_cover(path: Path, frames: int, strict: bool) -> np.ndarray | None:
     """cover.label: per frame, the visible share of the target in eighths (0..8)."""
     values = read_column(path)
     bad = np.flatnonzero(~np.isin(values, np.arange(9)))
     if len(bad):
         raise InputError(path, f"expected a whole number 0..8 (eighths of the target visible), got "
                                f"{values[bad[0]]:g}", int(bad[0]) + 1)
-    if len(values) != frames:  # padding would mark the frames hidden (0), and AO would drop them
-        raise InputError(path, f"expected {frames} values (one per frame), got {len(values)}")
+    if len(values) != frames:
+        # padded, the missing frames would read as hidden (0) and leave got10k's AO: the file
+        # is set aside (absence.label masks the frames instead), or with strict an error
+        if strict:
+            raise InputError(path, f"expected {frames} values (one per frame), got {len(values)}")
+        log.warning("%s: %d values for %d frames; not used (absence.label masks the frames; --strict makes "
+                    "this an error)", path, len(values), frames)
+        return None
     return values.astype(np.int8)
 
 

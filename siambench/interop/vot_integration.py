@@ -309,7 +309,6 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
     key = "import-vot:" + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:12]
     info = {"tracker": name or tracker, "imported_from": str(source), "tool": "vot-toolkit"}
     with ledger.lock(on_wait=log.warning):
-        ledger.set_aside_if_damaged(log.warning)
         for experiment in EXPERIMENT_DIRS:
             folder = source / experiment
             if not folder.is_dir():
@@ -320,6 +319,7 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
                 written = _import_sequence(store, seq_dir, experiment)
                 if not written:
                     continue
+                ledger.set_aside_if_damaged(log.warning)  # at the first record, as run does
                 # The import is the sequence's whole result: repetitions an earlier import or run
                 # left behind are superseded, so they leave the ledger and the disk.
                 protocol = EXPERIMENT_PROTOCOLS[experiment]

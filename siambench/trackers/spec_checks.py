@@ -72,8 +72,9 @@ _SHARES = dict.fromkeys(("window_influence", "w_influence", "lr", "scale_lr"), "
 _POSITIVE = dict.fromkeys(("scale_step", "scale_penalty", "samplerInitInRadius", "samplerSearchWinSize",
                            "samplerTrackInRadius"), ">0")
 _NON_NEGATIVE = dict.fromkeys(("penalty_k", "context_amount", "base_size", "small_target_area_ratio"), ">=0")
-#: hyper key -> the range its value must lie in (any built-in adapter that has the key)
-HYPER_RANGES: dict[str, str] = {**_SIZES, **_SHARES, **_POSITIVE, **_NON_NEGATIVE}
+_POSITIVE_LISTS = dict.fromkeys(("anchor_ratios", "anchor_scales", "ratios", "scales"), ">0")  # each item
+#: hyper key -> the range its value (or each of its values) must lie in (any built-in adapter)
+HYPER_RANGES: dict[str, str] = {**_SIZES, **_SHARES, **_POSITIVE, **_NON_NEGATIVE, **_POSITIVE_LISTS}
 
 
 def range_problem(value: Any, rule: str) -> str | None:
@@ -189,8 +190,11 @@ def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: 
             return f"{name}: keys must be names, got {_shown(key)}"
         kind = kinds.get(key)
         problem = None if kind is None else kind_problem(value, kind)
-        if problem is None and kind is not None and key in (ranges or {}) and kind.rstrip("?") in ("int", "number"):
-            problem = range_problem(value, ranges[key])
+        if problem is None and kind is not None and key in (ranges or {}):
+            if kind.rstrip("?") in ("int", "number"):
+                problem = range_problem(value, ranges[key])
+            elif kind == "numbers":
+                problem = next(filter(None, (range_problem(v, ranges[key]) for v in value)), None)
         if problem:
             return f"{name}.{key}: {problem}"
     return None
@@ -199,7 +203,16 @@ def section_problem(section: Mapping[str, Any], kinds: Mapping[str, str], name: 
 def spec_problem(adapter: str, model: Mapping[str, Any], hyper: Mapping[str, Any]) -> str | None:
     """The first value of a spec's model or hyper section of the wrong type, or None."""
     return (section_problem(model, MODEL_KINDS.get(adapter, {}), "model")
-            or section_problem(hyper, HYPER_KINDS.get(adapter, {}), "hyper", HYPER_RANGES))
+            or section_problem(hyper, HYPER_KINDS.get(adapter, {}), "hyper", HYPER_RANGES)
+            or _sizes_problem(adapter, hyper))
+
+
+def _sizes_problem(adapter: str, hyper: Mapping[str, Any]) -> str | None:
+    """The search region must hold the exemplar: a smaller one fails in the first correlation."""
+    exemplar, instance = hyper.get("exemplar_size"), hyper.get("instance_size")
+    if adapter in HYPER_KINDS and isinstance(exemplar, int) and isinstance(instance, int) and instance < exemplar:
+        return f"hyper.instance_size: expected at least exemplar_size ({exemplar}), got {instance}"
+    return None
 
 
 def check_spec(spec: TrackerSpec) -> None:
