@@ -147,7 +147,8 @@ def draw_frame(image: np.ndarray, index: int, groundtruth: np.ndarray | None, li
     thickness = max(1, round(min(out.shape[:2]) / 160))
 
     def outline(region: np.ndarray, colour: tuple[int, int, int]) -> None:
-        points = np.round(_polygon(region) * scale).astype(np.int32)
+        # a box far off the frame (a diverged tracker's 1e30) is drawn clipped, not cast to garbage
+        points = np.round(np.clip(_polygon(region) * scale, -1e6, 1e6)).astype(np.int32)
         cv2.polylines(out, [points], True, colour, thickness, cv2.LINE_AA)
 
     failed, notes = [], []

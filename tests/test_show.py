@@ -112,3 +112,15 @@ def test_tracker_colours_stay_distinct_past_the_palette():
     colours = [tracker_colour(k) for k in range(2 * len(TRACKER_COLOURS))]
     assert len(set(colours)) == len(colours)
     assert all(max(c) >= 140 for c in colours)  # none too dark to see on a frame
+
+
+def test_a_box_far_off_the_frame_is_drawn_without_numpy_warnings():
+    import warnings
+
+    from siambench.show import TrackLine, draw_frame
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" would raise
+        out = draw_frame(np.zeros((48, 64, 3), np.uint8), 0, np.array([1, 2, 3, 4.0]),
+                         [TrackLine("t", [np.array([1e30, -1e30, 5, 5])])])
+    assert out.shape == (48, 64, 3)
