@@ -188,15 +188,38 @@ def collect_scores(
     datasets: Iterable[str] | None = None,
     on_skip: Callable[[str], None] | None = None,
 ) -> list[ScoreSet]:
-    """Evaluate every dataset with results under `results_dir`.
+    """Evaluate every dataset with results under `results_dir` (or only `datasets`: registered
+    names, or folders of your own data, which are scored only when named).
 
     A dataset that cannot be scored (its annotations are missing, say) is passed to `on_skip` as
     one line instead of failing, so that a report over several benchmarks renders what it can.
     """
+    from siambench.datasets import dataset_info
+    from siambench.datasets.folder import is_folder_name
     from siambench.evaluate import evaluate
 
-    wanted = None if datasets is None else set(datasets)
+    wanted, own = None, []
+    if datasets is not None:
+        wanted = set()
+        for name in datasets:
+            if is_folder_name(name):
+                own.append(name)
+            else:
+                wanted.add(dataset_info(name).name)  # an alias (otb100) selects its dataset
     sets: list[ScoreSet] = []
+    for folder_dataset in own:
+        results_folder = Path(results_dir) / Path(folder_dataset).resolve().name
+        try:
+            if not results_folder.is_dir():
+                raise InputError(results_folder, "no results for this dataset folder")
+            scores = evaluate(dataset=folder_dataset, results_dir=str(results_dir), trackers=trackers,
+                              variant=variant)
+        except SiambenchError as exc:
+            if on_skip is not None:
+                on_skip(f"{folder_dataset}: {exc}")
+            continue
+        if scores.get("trackers"):
+            sets.extend(parse_scores(scores, f"evaluate({folder_dataset}, {results_folder})"))
     for folder, names in sorted(dataset_folders(results_dir).items()):
         for name in names:
             if wanted is not None and name not in wanted:

@@ -85,3 +85,29 @@ def test_run_and_eval_a_folder_with_a_given_or_estimated_interval(folders, tmp_p
     for bad in ("15,5", "a,b", "0,3"):
         code, _, err = run_cli([*args, "--eao-interval", bad], capsys)
         assert code == 2 and "--eao-interval" in err and err.count("\n") == 1
+
+
+def test_gate_scores_a_folder_dataset_from_the_results_tree_when_named(folders, tmp_path, capsys,
+                                                                        isolated_registry):
+    from siambench.runner import run
+    from siambench.trackers.base import Tracker, TrackResult
+
+    class Still(Tracker):
+        def init(self, frame, box):
+            self.box = box
+
+        def track(self, frame):
+            return TrackResult(self.box, 1.0)
+
+    isolated_registry("still", lambda spec: Still())
+    run("still", str(folders / "MyOTB"), results_dir=tmp_path, device="cpu", progress=False)
+    base = tmp_path / "baseline.json"
+    args = ["gate", "--baseline", str(base), "--results-dir", str(tmp_path), "--dataset", str(folders / "MyOTB")]
+    code, out, err = run_cli([*args, "--update"], capsys)
+    assert code == 0, err
+    entries = json.loads(base.read_text())["entries"]
+    assert {e["dataset"] for e in entries} == {"MyOTB"} and any(e["metric"] == "auc" for e in entries)
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0 and "gate passed" in out
+    code, _, err = run_cli(["gate", "--baseline", str(base), "--scores", str(base), "--dataset", "x"], capsys)
+    assert code == 2 and "give --results-dir" in err

@@ -64,15 +64,20 @@ def _warn_uncounted(entries: Iterable[ScoreEntry]) -> None:
 @click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dataset annotations root (default $SIAMBENCH_DATA or ./data).")
 @click.option("--variant", default="pysot", show_default=True, help="Metric variant for a results tree.")
+@click.option("--dataset", "-d", "datasets", multiple=True, metavar="NAME|FOLDER",
+              help="Score only these datasets of the results tree (repeatable); a folder of your own data "
+                   "is scored only when named here.")
 @click.option("--update", is_flag=True, help="Rewrite the baseline with the current scores (atomically).")
 @click.option("--all", "show_all", is_flag=True, help="List unchanged scores and scores the baseline does not have too.")
 def gate_command(baseline: Path, tolerance_specs: tuple[str, ...], metric_specs: tuple[str, ...],
                  score_files: tuple[Path, ...], results_dir: Path | None, data_root: Path | None,
-                 variant: str, update: bool, show_all: bool) -> None:
+                 variant: str, datasets: tuple[str, ...], update: bool, show_all: bool) -> None:
     """Compare current scores with a baseline; exit 1 when one got worse beyond the tolerance."""
     tolerances = parse_tolerances(tolerance_specs)
     metrics = _metric_list(metric_specs)
-    scores = gather_scores(score_files, results_dir, data_root, variant,
+    if datasets and score_files and results_dir is None:
+        raise SiambenchError("--dataset selects what a results tree scores; give --results-dir too")
+    scores = gather_scores(score_files, results_dir, data_root, variant, datasets or None,
                            on_skip=lambda line: click.echo(f"siambench: skipped {line}", err=True))
     names = gated_metrics(scores)
     if not names:
