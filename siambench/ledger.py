@@ -159,10 +159,17 @@ class Ledger:
         if not self.damaged:
             return
         target = self.path.with_name(LEDGER_NAME + ".damaged")
+        count = 1
+        while target.exists():  # an earlier one kept for a look stays
+            target = self.path.with_name(f"{LEDGER_NAME}.damaged.{count}")
+            count += 1
         os.replace(self.path, target)
         warn(f"{self.path}: results ledger {self.damaged}; kept as {target.name}, and nothing it listed "
              "counts as done")
         self.data, self.damaged = _empty(), None
+        # An empty ledger at once, not at the first result: should the run fail before that, the
+        # folder's old files stay unlisted strays, never foreign results that eval would score.
+        self._save()
 
     def _upgrade(self, old: dict[str, Any]) -> dict[str, Any]:
         """Format 1 listed repetitions without files: record the files as they are now."""

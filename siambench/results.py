@@ -41,15 +41,7 @@ def _norm(name: str) -> str:
 
 
 def _find_file(folder: Path, stem: str, suffix: str, taken: Iterable[str] = ()) -> Path | None:
-    """`<stem><suffix>` in `folder`, or the one file whose name is a spelling of it.
-
-    Two spellings of one name (``Jogging-1.txt`` and ``jogging_1.txt``) without an exact match are
-    an error naming both: picking one by directory order would score whichever came first. An
-    exact match wins (UAV123's ``car1_1`` and ``car11`` are two sequences whose names spell
-    alike); a spelling beside it is reported by :meth:`ResultIndex.check_spellings`. A file
-    named exactly for another sequence in `taken` is that sequence's, never a spelling of this
-    one (without car1_1.txt, car11.txt is not car1_1's result).
-    """
+    """`<stem><suffix>` in `folder`, or the one file whose name spells it (see :func:`_spelling`)."""
     exact = folder / f"{stem}{suffix}"
     if exact.is_file():
         return exact
@@ -57,32 +49,43 @@ def _find_file(folder: Path, stem: str, suffix: str, taken: Iterable[str] = ()) 
         return None
     if exact.is_dir():
         raise InputError(exact, "is a folder; expected the sequence's result file")
-    key = _norm(stem)
-    others = set(taken) - {stem}
-    found = sorted(p for p in folder.iterdir()
-                   if p.name.endswith(suffix) and _norm(p.name[: -len(suffix)]) == key
-                   and p.name[: -len(suffix)] not in others and p.is_file())
-    if len(found) > 1:
-        raise InputError(found[0], f"ambiguous result files for sequence {stem!r}: {found[0].name} and "
-                                   f"{found[1].name}; keep one")
-    return found[0] if found else None
+    named = {p.name[: -len(suffix)]: p for p in folder.iterdir() if p.name.endswith(suffix)}
+    return _spelling(named, stem, taken, Path.is_file, "files")
 
 
 def _find_dir(folder: Path, name: str, taken: Iterable[str] = ()) -> Path | None:
-    """`folder/name`, or the one folder whose name is a spelling of it (two are an error; one
-    named exactly for another sequence in `taken` is not a spelling)."""
+    """`folder/name`, or the one folder whose name spells it (see :func:`_spelling`)."""
     exact = folder / name
     if exact.is_dir():
         return exact
     if not folder.is_dir():
         return None
-    key = _norm(name)
-    others = set(taken) - {name}
-    found = sorted(p for p in folder.iterdir() if _norm(p.name) == key and p.name not in others and p.is_dir())
-    if len(found) > 1:
-        raise InputError(found[0], f"ambiguous result folders for sequence {name!r}: {found[0].name} and "
-                                   f"{found[1].name}; keep one")
-    return found[0] if found else None
+    return _spelling({p.name: p for p in folder.iterdir()}, name, taken, Path.is_dir, "folders")
+
+
+def _spelling(named: dict[str, Path], name: str, taken: Iterable[str], kind, what: str) -> Path | None:
+    """The entry of `named` (name -> path) that is `name` in another case, else in another
+    spelling (``jogging_1`` for ``Jogging-1``).
+
+    An entry that is another sequence of `taken` in any case is that sequence's, never a
+    spelling of this one: UAV123's ``car1_1`` and ``car11`` spell alike, and without a
+    car1_1.txt, car11.txt (or Car11.txt) is not car1_1's result. Two candidates at the same
+    tier are an error naming both: picking one by directory order would score whichever came
+    first. (An exact name is taken before this; a spelling beside it is reported by
+    :meth:`ResultIndex.check_spellings`.)
+    """
+    folded = name.lower()
+    others = {t.lower() for t in taken} - {folded}
+    same_case = [p for n, p in named.items() if n.lower() == folded and kind(p)]
+    spelt = [p for n, p in named.items() if _norm(n) == _norm(name) and n.lower() not in others
+             and n.lower() != folded and kind(p)]
+    for found in (sorted(same_case), sorted(spelt)):
+        if len(found) > 1:
+            raise InputError(found[0], f"ambiguous result {what} for sequence {name!r}: {found[0].name} and "
+                                       f"{found[1].name}; keep one")
+        if found:
+            return found[0]
+    return None
 
 
 _REPETITION = re.compile(r"(.+)_(\d{3})\.txt")
@@ -350,37 +353,38 @@ class ResultIndex:
 
     def check_spellings(self, names: Iterable[str]) -> list[Path]:
         """Report the files of a foreign folder that spell a sequence's name (``jogging_1.txt``)
-        beside the sequence's exact file (``Jogging-1.txt``): the exact one is scored, and the
-        other may be the one that was meant."""
+        but are not the file scored for it (``Jogging-1.txt``, the exact name, is): the other
+        may be the one that was meant. Which file is scored is :func:`_find_file`'s answer,
+        asked here again, so the report never names a file that is scored."""
         if self.ledger is not None:
             return []
         names = list(names)
-        by_key: dict[str, list[str]] = {}
-        for name in names:
-            by_key.setdefault(_norm(name), []).append(name)
+        keys = {_norm(n): n for n in names}
         stray: list[tuple[Path, str]] = []
         # one-pass results are <seq>.txt files; VOT ones, <experiment>/<seq>/ folders
         folders = [(self.store.root, True)] + [(self.store.root / e, False) for e in EXPERIMENT_PROTOCOLS]
         for folder, files in folders:
             if not folder.is_dir():
                 continue
-            entries = {}
-            for p in folder.iterdir():
-                if files and p.is_file() and p.suffix == ".txt" and not p.name.endswith("_time.txt"):
-                    entries[p.stem] = p
-                elif not files and p.is_dir():
-                    entries[p.name] = p
-            for stem, path in sorted(entries.items()):
-                if stem in names:
+            chosen = set()
+            for name in names:
+                try:
+                    found = (_find_file(folder, name, ".txt", names) if files else _find_dir(folder, name, names))
+                except InputError:  # ambiguous: an error when that sequence is scored
                     continue
-                meant = [n for n in by_key.get(_norm(stem), []) if n in entries]
-                if meant:
-                    stray.append((path, meant[0]))
+                if found is not None:
+                    chosen.add(found)
+            for p in sorted(folder.iterdir()):
+                stem = p.name[:-4] if files and p.name.endswith(".txt") else None if files else p.name
+                if stem is None or stem.endswith("_time") or p in chosen or _norm(stem) not in keys:
+                    continue
+                if p.is_file() if files else p.is_dir():
+                    stray.append((p, keys[_norm(stem)]))
         if stray:
-            shown = ", ".join(f"{p.name} (beside {n})" for p, n in stray[:3])
+            shown = ", ".join(f"{p.name} (spells {n})" for p, n in stray[:3])
             more = f" and {len(stray) - 3} more" if len(stray) > 3 else ""
-            self.problem(self.store.root, f"{len(stray)} result file(s) spell a sequence whose exact file is "
-                                          f"scored, and are not scored: {shown}{more}")
+            self.problem(self.store.root, f"{len(stray)} result file(s) spell a sequence whose result is "
+                                          f"another file, and are not scored: {shown}{more}")
         return [p for p, _ in stray]
 
     def check_unlisted(self) -> list[Path]:

@@ -147,8 +147,10 @@ def draw_frame(image: np.ndarray, index: int, groundtruth: np.ndarray | None, li
     thickness = max(1, round(min(out.shape[:2]) / 160))
 
     def outline(region: np.ndarray, colour: tuple[int, int, int]) -> None:
-        # a box far off the frame (a diverged tracker's 1e30) is drawn clipped, not cast to garbage
-        points = np.round(np.clip(_polygon(region) * scale, -1e6, 1e6)).astype(np.int32)
+        points = _polygon(region) * scale
+        if np.abs(points).max() > 1e6:  # a diverged tracker's 1e30: nowhere near the frame, and
+            return                      # clipping a vertex would tilt the edges that do cross it
+        points = np.round(points).astype(np.int32)
         cv2.polylines(out, [points], True, colour, thickness, cv2.LINE_AA)
 
     failed, notes = [], []

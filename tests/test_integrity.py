@@ -264,10 +264,30 @@ def test_foreign_folder_ignores_files_named_for_another_sequence(data_root, tmp_
 def test_two_spellings_of_one_result_file_are_an_error(tmp_path):
     store = ResultStore(tmp_path, "OTB100", "t")
     store.root.mkdir(parents=True)
-    for name in ("jogging_1.txt", "JOGGING-1.txt"):
+    for name in ("jogging_1.txt", "JOGGING_1.txt"):
         (store.root / name).write_text("1,2,3,4\n")
     with pytest.raises(InputError, match="ambiguous result files for sequence 'Jogging-1'"):
         store.find_ope("Jogging-1")
+    (store.root / "JOGGING-1.txt").write_text("1,2,3,4\n")  # the name in another case comes first
+    assert store.find_ope("Jogging-1").name == "JOGGING-1.txt"
+
+
+def test_a_file_in_another_case_is_its_own_sequences_not_a_spelling_of_another(tmp_path, caplog):
+    from siambench.results import ResultIndex
+
+    store = ResultStore(tmp_path, "UAV123", "t")
+    store.root.mkdir(parents=True)
+    names = ["car1_1", "car11", "bike1"]
+    for name in ("Car11.txt", "bike1.txt"):
+        (store.root / name).write_text("1,2,3,4\n")
+    index = ResultIndex(store, names=names)
+    assert index.ope("car11").name == "Car11.txt" and index.ope("car1_1") is None
+    with caplog.at_level("WARNING", "siambench"):
+        assert ResultIndex(store, strict=True, names=names).check_spellings(names) == []
+    (store.root / "car1_1.txt").write_text("1,2,3,4\n")
+    (store.root / "Car1_1.txt").unlink(missing_ok=True)
+    assert index.ope("car1_1").name == "car1_1.txt" and index.ope("car11").name == "Car11.txt"
+    assert ResultIndex(store, strict=True, names=names).check_spellings(names) == []  # nothing stray
 
 
 @pytest.mark.parametrize("text, message", [
@@ -557,8 +577,8 @@ def test_an_exact_name_wins_and_a_spelling_beside_it_is_reported(tmp_path, caplo
     assert [p.name for p in stray] == ["jogging_1.txt"]
     (store.root / "car1_1.txt").unlink()  # car11.txt is car11's, never car1_1's by spelling
     assert ResultIndex(store, names=["car1_1", "car11"]).ope("car1_1") is None
-    assert "jogging_1.txt (beside Jogging-1)" in caplog.text
-    with pytest.raises(InputError, match="spell a sequence whose exact file is scored"):
+    assert "jogging_1.txt (spells Jogging-1)" in caplog.text
+    with pytest.raises(InputError, match="spell a sequence whose result is another file"):
         ResultIndex(store, strict=True).check_spellings(["Jogging-1", "car1_1", "car11"])
 
 
@@ -676,3 +696,21 @@ def test_a_file_where_a_sequence_folder_goes_fails_before_tracking(drift, data_r
     (folder / "occlusion1").write_text("")
     with pytest.raises(InputError, match="baseline/occlusion1: a file is in the way of a folder"):
         _vot_run(data_root, tmp_path, sequences=["occlusion1"])
+
+
+def test_setting_a_damaged_ledger_aside_leaves_an_empty_one_and_keeps_earlier_copies(tmp_path):
+    root = tmp_path / "t"
+    root.mkdir()
+    path = root / LEDGER_NAME
+    warnings = []
+    for damage in ("first", "second"):
+        path.write_text(damage)
+        ledger = Ledger(root)
+        with ledger.lock():
+            ledger.set_aside_if_damaged(warnings.append)
+        # a ledger listing nothing at once: a run failing before its first result leaves no
+        # folder without a ledger, whose old files eval would score as foreign results
+        assert json.loads(path.read_text())["runs"] == {}
+    assert (root / f"{LEDGER_NAME}.damaged").read_text() == "first"
+    assert (root / f"{LEDGER_NAME}.damaged.1").read_text() == "second"
+    assert len(warnings) == 2

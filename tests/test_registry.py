@@ -454,3 +454,26 @@ def test_an_unknown_name_in_another_case_or_spelling_gets_a_suggestion():
     err = UnknownNameError("sequence of demo-vot", "Rotation1", ["clutter1", "rotation1"])
     assert "unknown sequence of demo-vot 'Rotation1' (did you mean 'rotation1'?); known:" in str(err)
     assert "did you mean" not in str(UnknownNameError("dataset", "vot2081", ["vot2018", "vot2019"]))
+
+
+def test_the_default_sizes_are_the_adapters_config_defaults():
+    import dataclasses
+
+    from siambench.trackers import siamdw, siamfc, siamrpn
+    from siambench.trackers.spec_checks import DEFAULT_SIZES
+
+    configs = {"siamrpn": siamrpn.SiamRPNConfig, "siamfc": siamfc.SiamFCConfig,
+               "siamrpnplus": siamdw.RPNPlusConfig, "siamfcplus": siamdw.FCPlusConfig}
+    for adapter, cls in configs.items():
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        assert DEFAULT_SIZES[adapter] == (defaults["exemplar_size"], defaults["instance_size"]), adapter
+
+
+def test_a_search_region_smaller_than_the_default_exemplar_is_refused():
+    from siambench.trackers.spec_checks import check_spec
+
+    spec = registry.load_spec("siamrpnpp-alex-demo")
+    hyper = {k: v for k, v in spec.hyper.items() if k != "exemplar_size"}
+    bad = registry.TrackerSpec(**{**spec.__dict__, "hyper": {**hyper, "instance_size": 100}})
+    with pytest.raises(SiambenchError, match=r"at least exemplar_size \(127\), got 100"):
+        check_spec(bad)

@@ -207,10 +207,27 @@ def spec_problem(adapter: str, model: Mapping[str, Any], hyper: Mapping[str, Any
             or _sizes_problem(adapter, hyper))
 
 
+#: adapter -> (exemplar_size, instance_size) when a spec leaves them out (the adapters' config
+#: defaults; a test compares them). SiamDW's SiamFC+ derives its exemplar: instance - 128.
+DEFAULT_SIZES: dict[str, tuple[int | None, int]] = {
+    "siamrpn": (127, 255), "siamfc": (127, 255), "siamrpnplus": (127, 255), "siamfcplus": (None, 255),
+}
+SIAMFCPLUS_EXEMPLAR_MARGIN = 128
+
+
 def _sizes_problem(adapter: str, hyper: Mapping[str, Any]) -> str | None:
     """The search region must hold the exemplar: a smaller one fails in the first correlation."""
-    exemplar, instance = hyper.get("exemplar_size"), hyper.get("instance_size")
-    if adapter in HYPER_KINDS and isinstance(exemplar, int) and isinstance(instance, int) and instance < exemplar:
+    if adapter not in DEFAULT_SIZES:
+        return None
+    default_exemplar, default_instance = DEFAULT_SIZES[adapter]
+    instance = hyper.get("instance_size", default_instance)
+    if adapter == "siamfcplus":
+        if isinstance(instance, int) and instance <= SIAMFCPLUS_EXEMPLAR_MARGIN:
+            return (f"hyper.instance_size: expected above {SIAMFCPLUS_EXEMPLAR_MARGIN} (SiamDW's exemplar is "
+                    f"{SIAMFCPLUS_EXEMPLAR_MARGIN} px smaller), got {instance}")
+        return None
+    exemplar = hyper.get("exemplar_size", default_exemplar)
+    if isinstance(exemplar, int) and isinstance(instance, int) and instance < exemplar:
         return f"hyper.instance_size: expected at least exemplar_size ({exemplar}), got {instance}"
     return None
 
