@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from siambench import __version__
-from siambench.datasets import Dataset, load_dataset
+from siambench.datasets import Dataset, Sequence, load_dataset
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.metrics import OPE_ONLY, VARIANTS, VOT_ONLY, ope
 from siambench.metrics import vot as vot_metrics
@@ -178,6 +179,24 @@ def _as_misses(values: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(values), np.nan, values)
 
 
+def _ope_predictions(ds: Dataset, index: ResultIndex) -> Iterator[tuple[Sequence, np.ndarray, int]]:
+    """Each sequence that has a one-pass result: (sequence, its boxes with misses as NaN, the
+    frames to score). Lengths and non-finite boxes are checked (warned, or with strict errors);
+    the sequences without a result are reported once all have been read."""
+    missing = []
+    for seq in ds:
+        path = index.ope(seq.name)
+        if path is None:
+            missing.append(seq.name)
+            continue
+        pred = read_boxes(path)
+        n = _fit(seq.name, len(pred), len(seq), path, index.strict)
+        if not np.isfinite(pred[:n]).all():
+            _check_finite(path, pred[:n], index.strict)
+        yield seq, _as_misses(pred), n
+    _check_missing(missing, ds, index.store, index.strict)
+
+
 def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = False, variant: str = "pysot") -> dict:
     """Success, precision (and normalised precision) of one tracker on a one-pass dataset.
 
@@ -185,20 +204,9 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
     other variants share pysot's definitions, which got10k also uses.
     """
     index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
-    strict = index.strict
     per_seq, curves, attrs = {}, [], {}
-    missing = []
     frames = 0
-    for seq in ds:
-        path = index.ope(seq.name)
-        if path is None:
-            missing.append(seq.name)
-            continue
-        pred = read_boxes(path)
-        n = _fit(seq.name, len(pred), len(seq), path, strict)
-        if not np.isfinite(pred[:n]).all():
-            _check_finite(path, pred[:n], strict)
-        pred = _as_misses(pred)
+    for seq, pred, n in _ope_predictions(ds, index):
         if variant == "otb-toolkit":
             # The toolkit scores the whole ground truth: frames without a result are misses.
             c = ope.otbkit_sequence_curves(seq.groundtruth[:, :4], pred[:n])
@@ -210,7 +218,6 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
         per_seq[seq.name] = ope.summarise(c)
         for a in seq.attributes:
             attrs.setdefault(a, []).append(c)
-    _check_missing(missing, ds, index.store, strict)
     mean = ope.mean_curves(curves)
     overall = ope.summarise(mean)
     overall["curves"] = {k: v.tolist() for k, v in mean.items()}
@@ -230,27 +237,18 @@ def score_got10k(ds: Dataset, results: ResultIndex | ResultStore, strict: bool =
     101-threshold success curve. Frames are masked by cover.label where the data have it, else
     by absence.label."""
     index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
-    per_seq, pooled, missing, frames = {}, [], [], 0
-    for seq in ds:
-        path = index.ope(seq.name)
-        if path is None:
-            missing.append(seq.name)
-            continue
+    per_seq, pooled, frames = {}, [], 0
+    for seq, pred, n in _ope_predictions(ds, index):
         if seq.width <= 0 or seq.height <= 0:
             raise InputError(ds.root, f"{seq.name}: image size unknown (got10k clips boxes to the image)")
-        pred = read_boxes(path)
-        n = _fit(seq.name, len(pred), len(seq), path, index.strict)
-        if not np.isfinite(pred[:n]).all():
-            _check_finite(path, pred[:n], index.strict)
         if seq.cover is not None:
             visible = seq.cover[:n] > 0
         else:
             visible = None if seq.absent is None else ~seq.absent[:n].astype(bool)
-        ious = ope.got10k_ious(seq.groundtruth[:n, :4], _as_misses(pred[:n]), seq.width, seq.height, visible)
+        ious = ope.got10k_ious(seq.groundtruth[:n, :4], pred[:n], seq.width, seq.height, visible)
         per_seq[seq.name] = ope.got10k_summary(ious)
         pooled.append(ious)
         frames += n
-    _check_missing(missing, ds, index.store, index.strict)
     ious = np.concatenate(pooled) if pooled else np.zeros(0)
     overall: dict = ope.got10k_summary(ious)
     overall["curves"] = {"success_got10k": ope.got10k_success_curve(ious).tolist()}
