@@ -206,35 +206,22 @@ def collect_scores(
                 own.append(name)
             else:
                 wanted.add(dataset_info(name).name)  # an alias (otb100) selects its dataset
+    root = Path(results_dir)
+    # (dataset, how a skip names it, its results folder); evaluate finds a folder without results
+    jobs = [(name, f"{name}: ", root / Path(name).resolve().name) for name in own]
+    for folder, names in sorted(dataset_folders(results_dir).items()):
+        jobs += [(name, f"{name} ({folder}): ", root / folder) for name in names if wanted is None or name in wanted]
     sets: list[ScoreSet] = []
-    for folder_dataset in own:
-        results_folder = Path(results_dir) / Path(folder_dataset).resolve().name
+    for name, label, where in jobs:
         try:
-            if not results_folder.is_dir():
-                raise InputError(results_folder, "no results for this dataset folder")
-            scores = evaluate(dataset=folder_dataset, results_dir=str(results_dir), trackers=trackers,
-                              variant=variant)
+            scores = evaluate(dataset=name, results_dir=str(results_dir), data_root=data_root,
+                              trackers=trackers, variant=variant)
         except SiambenchError as exc:
             if on_skip is not None:
-                on_skip(f"{folder_dataset}: {exc}")
+                on_skip(f"{label}{exc}")
             continue
         if scores.get("trackers"):
-            sets.extend(parse_scores(scores, f"evaluate({folder_dataset}, {results_folder})"))
-    for folder, names in sorted(dataset_folders(results_dir).items()):
-        for name in names:
-            if wanted is not None and name not in wanted:
-                continue
-            try:
-                scores = evaluate(
-                    dataset=name, results_dir=str(results_dir), data_root=data_root,
-                    trackers=trackers, variant=variant,
-                )
-            except SiambenchError as exc:
-                if on_skip is not None:
-                    on_skip(f"{name} ({folder}): {exc}")
-                continue
-            if scores.get("trackers"):
-                sets.extend(parse_scores(scores, f"evaluate({name}, {Path(results_dir) / folder})"))
+            sets.extend(parse_scores(scores, f"evaluate({name}, {where})"))
     return sets
 
 
