@@ -384,7 +384,6 @@ class Ledger:
         return dropped
 
 
-# ---- the OS lock ----------------------------------------------------------------------------------
 def _shape_problem(data: dict[str, Any]) -> str | None:
     """What makes a format-2 ledger unusable (an entry of the wrong shape), or None."""
     if not isinstance(data.get("keys", {}), dict):
@@ -405,6 +404,7 @@ def _shape_problem(data: dict[str, Any]) -> str | None:
     return None
 
 
+# ---- the OS lock ----------------------------------------------------------------------------------
 def _try_lock(fd: int) -> bool:
     """Take the exclusive lock of the open lock file `fd` if it is free; whether it was taken."""
     if fcntl is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +63,8 @@ def _find_dir(folder: Path, name: str, taken: Iterable[str] = ()) -> Path | None
     return _spelling({p.name: p for p in folder.iterdir()}, name, taken, Path.is_dir, "folders")
 
 
-def _spelling(named: dict[str, Path], name: str, taken: Iterable[str], kind, what: str) -> Path | None:
+def _spelling(named: dict[str, Path], name: str, taken: Iterable[str], kind: Callable[[Path], bool],
+              what: str) -> Path | None:
     """The entry of `named` (name -> path) that is `name` in another case, else in another
     spelling (``jogging_1`` for ``Jogging-1``).
 
@@ -74,10 +75,10 @@ def _spelling(named: dict[str, Path], name: str, taken: Iterable[str], kind, wha
     first. (An exact name is taken before this; a spelling beside it is reported by
     :meth:`ResultIndex.check_spellings`.)
     """
-    folded = name.lower()
+    folded, key = name.lower(), _norm(name)
     others = {t.lower() for t in taken} - {folded}
     same_case = [p for n, p in named.items() if n.lower() == folded and kind(p)]
-    spelt = [p for n, p in named.items() if _norm(n) == _norm(name) and n.lower() not in others
+    spelt = [p for n, p in named.items() if _norm(n) == key and n.lower() not in others
              and n.lower() != folded and kind(p)]
     for found in (sorted(same_case), sorted(spelt)):
         if len(found) > 1:
@@ -375,10 +376,10 @@ class ResultIndex:
                 if found is not None:
                     chosen.add(found)
             for p in sorted(folder.iterdir()):
-                stem = p.name[:-4] if files and p.name.endswith(".txt") else None if files else p.name
-                if stem is None or stem.endswith("_time") or p in chosen or _norm(stem) not in keys:
+                if files and (not p.name.endswith(".txt") or p.name.endswith("_time.txt")):
                     continue
-                if p.is_file() if files else p.is_dir():
+                stem = p.name[:-4] if files else p.name
+                if p not in chosen and _norm(stem) in keys and (p.is_file() if files else p.is_dir()):
                     stray.append((p, keys[_norm(stem)]))
         if stray:
             shown = ", ".join(f"{p.name} (spells {n})" for p, n in stray[:3])

@@ -233,8 +233,9 @@ def _check_frames(seq: Any) -> None:
 
 
 def _check_targets(ledger: Ledger, protocol: str, sequence: str, repetitions: list[int]) -> None:
-    """No folder sits where a result, its times or the ledger will be written (found after
-    tracking, it would cost the sequence and leave its other files unrecorded)."""
+    """No folder sits where a result, its times or the ledger will be written, and no file
+    where a folder of theirs goes (found after tracking, either would cost the sequence and
+    leave its other files unrecorded)."""
     from siambench.ledger import result_relpath, times_relpath
 
     paths = [ledger.path, ledger.root / times_relpath(protocol, sequence)]

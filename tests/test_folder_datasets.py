@@ -12,6 +12,17 @@ from siambench.datasets import load_dataset
 from siambench.datasets.folder import estimate_eao_interval, is_folder_name
 from siambench.errors import InputError, SiambenchError
 from siambench.synth import generate
+from siambench.trackers.base import Tracker, TrackResult
+
+
+class Still(Tracker):
+    """Keeps its first box: results to score, whatever their value."""
+
+    def init(self, frame, box):
+        self.box = box
+
+    def track(self, frame):
+        return TrackResult(self.box, 1.0)
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +71,6 @@ def test_the_eao_interval_estimate_recovers_vot2018s(shared_data):
 
 def test_run_and_eval_a_folder_with_a_given_or_estimated_interval(folders, tmp_path, capsys, isolated_registry):
     from siambench.runner import run
-    from siambench.trackers.base import Tracker, TrackResult
-
-    class Still(Tracker):
-        def init(self, frame, box):
-            self.box = box
-
-        def track(self, frame):
-            return TrackResult(self.box, 1.0)
 
     isolated_registry("still", lambda spec: Still())
     run("still", str(folders / "MyVOT"), results_dir=tmp_path, device="cpu", progress=False)
@@ -90,14 +93,6 @@ def test_run_and_eval_a_folder_with_a_given_or_estimated_interval(folders, tmp_p
 def test_gate_scores_a_folder_dataset_from_the_results_tree_when_named(folders, tmp_path, capsys,
                                                                         isolated_registry):
     from siambench.runner import run
-    from siambench.trackers.base import Tracker, TrackResult
-
-    class Still(Tracker):
-        def init(self, frame, box):
-            self.box = box
-
-        def track(self, frame):
-            return TrackResult(self.box, 1.0)
 
     isolated_registry("still", lambda spec: Still())
     run("still", str(folders / "MyOTB"), results_dir=tmp_path, device="cpu", progress=False)

@@ -1,6 +1,7 @@
 """Datasets that siambench does not know by name: a folder in the VOT or the OTB layout.
 
-``siambench eval --dataset path/to/MyDrones`` (and ``run``, ``show``, ``report``) reads a folder
+``siambench eval --dataset path/to/MyDrones`` (and ``run``, ``show``, ``tune``, ``speed``,
+``gate --dataset``) reads a folder
 without a JSON file to write first (the pysot#6 / #310 complaint):
 
 - **VOT layout** (``list.txt``, ``<seq>/groundtruth.txt``, frames in ``<seq>/color/`` or
@@ -78,12 +79,7 @@ def load_folder(folder: str | Path, strict: bool = False,
     from siambench.datasets.otb import read_otb_folder, read_otb_json
 
     description = folder / f"{name}.json"
-    if description.is_file():
-        from siambench.datasets.pysot import read_pysot_json
-
-        sequences = read_otb_json(description, folder, list(read_pysot_json(description, sizes=(4,))))
-    else:
-        sequences = read_otb_folder(folder)
+    sequences = read_otb_json(description, folder) if description.is_file() else read_otb_folder(folder)
     return Dataset(name, "ope", name, sequences, folder)
 
 

@@ -111,9 +111,10 @@ def _frames(img_dir: Path, start: int, count: int) -> FrameList:
     return FrameList(img_dir, pattern="{:04d}.jpg", start=start, count=count)  # annotations only
 
 
-def read_otb_json(path: Path, root: Path, names: list[str]) -> list[Sequence]:
-    """Sequences `names` of pysot's OTB JSON: {name: {img_names, gt_rect, attr}}."""
+def read_otb_json(path: Path, root: Path, names: list[str] | None = None) -> list[Sequence]:
+    """Sequences `names` (default: all) of pysot's OTB JSON: {name: {img_names, gt_rect, attr}}."""
     meta = read_pysot_json(path, sizes=(4,))
+    names = list(meta) if names is None else names
     out = []
     for name in names:
         if name not in meta:
