@@ -24,6 +24,8 @@ from siambench.metrics import vot as vot_metrics
 from siambench.results import (
     FAILURE,
     INIT,
+    REALTIME_DIR,
+    RESET_EXPERIMENTS,
     SKIPPED,
     SUPERVISED_DIR,
     UNSUPERVISED_DIR,
@@ -33,6 +35,7 @@ from siambench.results import (
     read_boxes,
     read_vot_trajectory,
 )
+from siambench.scores import FRAME_COUNT, SEQUENCE_COUNT
 from siambench.trajectory import Trajectory
 
 log = logging.getLogger("siambench")
@@ -104,9 +107,12 @@ def score_tracker(ds: Dataset, store: ResultStore, variant: str = "pysot", stric
         _merge(result, score_supervised(ds, index, variant))
     if UNSUPERVISED_DIR in experiments:
         _merge(result, score_unsupervised(ds, index, variant))
+    if REALTIME_DIR in experiments:
+        _merge(result, _named_for(REALTIME_DIR, score_supervised(ds, index, variant, experiment=REALTIME_DIR)))
     if not experiments:
-        raise InputError(store.root, f"expected a {SUPERVISED_DIR}/ or {UNSUPERVISED_DIR}/ folder of VOT results")
-    _add_speed(result, store, SUPERVISED_DIR if SUPERVISED_DIR in experiments else UNSUPERVISED_DIR)
+        raise InputError(store.root, f"expected a {SUPERVISED_DIR}/, {UNSUPERVISED_DIR}/ or {REALTIME_DIR}/ "
+                                     "folder of VOT results")
+    _add_speed(result, store, experiments[0])  # the baseline's times where it was run
     return result
 
 
@@ -136,13 +142,34 @@ def _add_speed(result: dict, store: ResultStore, experiment: str | None) -> None
         result["overall"]["fps"] = frames / seconds
 
 
+def _named_for(experiment: str, scores: dict) -> dict:
+    """`scores` with each metric named ``<experiment>_<metric>`` (realtime_eao beside the
+    baseline's eao), per sequence, per tag and per curve too; the completeness counts keep
+    their names, so that :func:`_merge` adds them up over the experiments."""
+    def named(values: dict, kept: tuple[str, ...] = ()) -> dict:
+        return {key if key in kept else f"{experiment}_{key}": value for key, value in values.items()}
+
+    overall = named({k: v for k, v in scores["overall"].items() if k not in ("curves", "tags")},
+                    kept=(SEQUENCE_COUNT, FRAME_COUNT))
+    if "curves" in scores["overall"]:
+        overall["curves"] = named(scores["overall"]["curves"])
+    if "tags" in scores["overall"]:  # a tag's frame count is the experiment's own, as its scores are
+        overall["tags"] = {tag: named(values) for tag, values in scores["overall"]["tags"].items()}
+    return {"overall": overall, "sequences": {seq: named(v) for seq, v in scores["sequences"].items()}}
+
+
 def _merge(into: dict, part: dict) -> None:
     for key in ("curves", "tags", "attributes"):
         if key in part["overall"] and key in into["overall"]:
-            into["overall"][key].update(part["overall"].pop(key))
-    # The completeness a gate checks, over both VOT experiments: the sequences both scored (a
-    # sequence lost from either counts), and every result line either scored (a line or a
-    # repetition lost from either counts, which the lesser count would hide behind the other).
+            group = into["overall"][key]
+            for name, values in part["overall"].pop(key).items():  # a tag's scores join its others
+                if isinstance(values, dict) and isinstance(group.get(name), dict):
+                    group[name].update(values)
+                else:
+                    group[name] = values
+    # The completeness a gate checks, over the VOT experiments: the sequences all scored (a
+    # sequence lost from any counts), and every result line any scored (a line or a repetition
+    # lost from any counts, which the lesser count would hide behind the others).
     for key, combine in (("sequences_scored", min), ("frames", lambda a, b: a + b)):
         if key in part["overall"] and key in into["overall"]:
             part["overall"][key] = combine(part["overall"][key], into["overall"][key])
@@ -302,7 +329,7 @@ def _vot_inputs(ds: Dataset, index: ResultIndex, experiment: str) -> list[vot_me
         reps = []
         for p in paths:
             traj = read_vot_trajectory(p)
-            if experiment == SUPERVISED_DIR:
+            if experiment in RESET_EXPERIMENTS:
                 _check_supervised(p, traj)
             n = _fit(seq.name, len(traj), len(seq), p, strict)
             if n and not np.isfinite(traj[:n].values).all():  # the per-line search is rare
@@ -330,9 +357,10 @@ def _check_repetitions(index: ResultIndex, experiment: str, counts: dict[str, in
 
 
 def score_supervised(ds: Dataset, results: ResultIndex | ResultStore, variant: str = "pysot",
-                     strict: bool = False) -> dict:
+                     strict: bool = False, experiment: str = SUPERVISED_DIR) -> dict:
+    """Accuracy, robustness, failures and EAO of an experiment with resets (baseline, realtime)."""
     index = results if isinstance(results, ResultIndex) else ResultIndex(results, strict, ds.names)
-    sequences = _vot_inputs(ds, index, SUPERVISED_DIR)
+    sequences = _vot_inputs(ds, index, experiment)
     if variant == "pysot":
         tags = tuple(t for t in VOT_TAGS if t == "all" or any(t in s.tags for s in sequences) or t == "empty")
         if not any(s.tags for s in sequences):

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from siambench.errors import InputError, SiambenchError
+from siambench.results import PROTOCOL_EXPERIMENTS
 from siambench.textio import atomic_write_text, os_reason
 
 try:  # POSIX
@@ -58,7 +59,7 @@ LEDGER_FORMAT = 2
 # pid written at the start, so a waiting run can still say whom it waits for.
 _WINDOWS_LOCK_OFFSET = 1 << 30
 _WINDOWS_RETRY_S = 0.1
-PROTOCOL_DIRS = {"ope": None, "supervised": "baseline", "unsupervised": "unsupervised"}
+PROTOCOL_DIRS: dict[str, str | None] = {"ope": None, **PROTOCOL_EXPERIMENTS}  # None: the tracker folder
 
 
 class FolderBusyError(SiambenchError):

@@ -9,6 +9,10 @@
   code 2, and the tracker is initialised again 5 frames later (code 1), the frames in between
   written as code 0.
 * unsupervised (VOT, no reset): like OPE, scored by average overlap.
+* realtime (VOT2017-2019's realtime experiment): supervised, with the frames arriving at the
+  sequence's frame rate as vot-toolkit's ``RealtimeTrackerRuntime`` simulates it: a tracker
+  call that takes longer than a frame's interval makes the following frames pass it by, each
+  given the last reported box, until the time it overran is used up (see :class:`RealtimeClock`).
 
 Each function takes frames as an iterable (see :class:`siambench.frames.FrameReader`), so the
 caller chooses how they are decoded, and returns a :class:`Trajectory` with per-frame times.
@@ -20,9 +24,9 @@ is called inside the timed region so that GPU work is finished before the clock 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -32,10 +36,13 @@ from siambench.regions import axis_aligned, vot_overlap
 from siambench.trackers.base import Tracker
 from siambench.trackers.box_policy import PYSOT_BOXES, BoxPolicy, box_policy_of
 
-PROTOCOLS = ("ope", "supervised", "unsupervised")
+PROTOCOLS = ("ope", "supervised", "unsupervised", "realtime")
+RESET_PROTOCOLS = ("supervised", "realtime")  # failures, codes and re-initialisation
 
 INIT, FAILURE, SKIPPED = 1, 2, 0  # VOT trajectory codes
 RESET_DELAY = 5  # frames from a failure to the re-initialisation (pysot: idx + 5)
+REALTIME_GRACE = 3  # overrunning calls forgiven after each init (VOT2017-2019 stacks: grace 3)
+DEFAULT_FPS = 30.0  # vot-toolkit's frame rate for a sequence whose metadata gives none
 
 
 @dataclass
@@ -50,6 +57,7 @@ class Trajectory:
     model_seconds: float = 0.0  # network time reported by the tracker over the run
     wall_seconds: float = 0.0  # the whole loop, waiting for frames included
     tracked_frames: int = field(default=0)  # frames on which init() or track() ran
+    held_frames: int = 0  # realtime: frames that passed the busy tracker by
 
     @property
     def boxes(self) -> np.ndarray:
@@ -79,21 +87,23 @@ def pysot_polygon(region: np.ndarray) -> np.ndarray:
 class _Clock:
     """Times tracker calls, finishing device work first."""
 
-    def __init__(self, tracker: Tracker, sync: Callable[[], None] | None) -> None:
+    def __init__(self, tracker: Tracker, sync: Callable[[], None] | None,
+                 timer: Callable[[], float] | None = None) -> None:
         self._tracker = tracker
         self._sync = sync
+        self._timer = timer or perf_counter
         self._model_start = tracker.model_seconds
-        self._start = time.perf_counter()
+        self._start = self._timer()
 
     def call(self, fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
-        tic = time.perf_counter()
+        tic = self._timer()
         result = fn(*args)
         if self._sync is not None:
             self._sync()
-        return result, time.perf_counter() - tic
+        return result, self._timer() - tic
 
     def finish(self, trajectory: Trajectory) -> Trajectory:
-        trajectory.wall_seconds = time.perf_counter() - self._start
+        trajectory.wall_seconds = self._timer() - self._start
         trajectory.model_seconds = self._tracker.model_seconds - self._model_start
         return trajectory
 
@@ -105,15 +115,67 @@ def _check_count(seen: int, expected: int, seq: Any) -> None:
         )
 
 
-INIT_STEP, TRACK_STEP, SKIP_STEP = "init", "track", "skip"
+INIT_STEP, TRACK_STEP, SKIP_STEP, HOLD_STEP = "init", "track", "skip", "hold"
 
 
 @dataclass(frozen=True)
 class Step:
-    """What a protocol asks of the tracker on one frame: init on `box`, track, or nothing."""
+    """What a protocol asks of the tracker on one frame: init on `box`, track, or nothing
+    (skip: the frame waits for a re-initialisation; hold: the realtime experiment's tracker
+    is still busy, so its last box stands for the frame)."""
 
     kind: str
     box: np.ndarray | None = None
+
+
+class RealtimeClock:
+    """Which frames a tracker sees when they arrive every `interval` seconds: the rule of
+    vot-toolkit's ``RealtimeTrackerRuntime``, fed with the measured time of each call.
+
+    After each initialisation the first `grace` calls that overrun the interval are forgiven.
+    After that, a call taking ``t > interval`` leaves a debt of ``t - interval``; while the debt
+    is above one interval the next frame passes the tracker by (the debt drops by an interval),
+    and a debt of one interval or less is forgiven at the next frame. The toolkit's rule, kept
+    as it is: a tracker up to twice too slow loses no frames.
+    """
+
+    def __init__(self, interval: float, grace: int = REALTIME_GRACE) -> None:
+        if not interval > 0:
+            raise SiambenchError(f"the realtime experiment needs a positive frame interval, got {interval!r} s")
+        self.interval = interval
+        self.grace = grace
+        self._countdown = grace
+        self._debt = 0.0
+
+    def started(self, seconds: float) -> None:
+        """An initialisation took `seconds`; the grace starts again."""
+        self._countdown = self.grace
+        self._debt = 0.0
+        self.ran(seconds)
+
+    def ran(self, seconds: float) -> None:
+        """A call (init or track) took `seconds`."""
+        if seconds > self.interval:
+            if self._countdown > 0:
+                self._countdown -= 1
+                self._debt = 0.0
+            else:
+                self._debt = seconds - self.interval
+
+    def passes(self) -> bool:
+        """Whether the next frame passes the busy tracker by (ask once per tracking frame)."""
+        if self._debt > self.interval:
+            self._debt -= self.interval
+            return True
+        self._debt = 0.0
+        return False
+
+
+def frame_interval(seq: Any) -> float:
+    """Seconds between frames in the realtime experiment: the sequence's frame rate (its
+    ``sequence`` metadata), else vot-toolkit's default of 30 fps."""
+    fps = getattr(seq, "fps", None) or DEFAULT_FPS
+    return 1.0 / float(fps)
 
 
 class ProtocolDriver:
@@ -126,7 +188,8 @@ class ProtocolDriver:
     rules (failure at zero overlap, re-initialisation ``reset_delay`` frames later) live here
     only. Every init box is siambench's (:func:`siambench.regions.axis_aligned`); the tracker's
     `box_policy` moves it to where its original starts, and decides the line written for an
-    initialised frame.
+    initialised frame. The realtime protocol adds hold steps (:class:`RealtimeClock`), which
+    only the sequential loop drives: a batched call's time is not one tracker's.
     """
 
     def __init__(
@@ -146,9 +209,12 @@ class ProtocolDriver:
         self.times = np.zeros(self.n)
         self.failures = 0
         self.tracked_frames = 0
+        self.held_frames = 0
         self._next_init = 0
         self._region: np.ndarray | None = None  # ground truth of the frame being tracked
         self._overrun = False
+        self._clock = RealtimeClock(frame_interval(seq)) if protocol == "realtime" else None
+        self._last_box: np.ndarray | None = None  # realtime: the box a held frame is given
 
     @property
     def done(self) -> bool:
@@ -157,7 +223,7 @@ class ProtocolDriver:
     def next_step(self) -> Step:
         """The step for frame ``self.index`` (call once per frame, then report it)."""
         idx = self.index
-        if self.protocol != "supervised":
+        if self.protocol not in RESET_PROTOCOLS:
             if idx == 0:
                 return Step(INIT_STEP, np.asarray(self.seq.init_box(), dtype=np.float64))
             return Step(TRACK_STEP)
@@ -170,26 +236,47 @@ class ProtocolDriver:
                 return Step(SKIP_STEP)
             return Step(INIT_STEP, axis_aligned(region))
         if idx > self._next_init:
+            if self._clock is not None and self._clock.passes():
+                return Step(HOLD_STEP)
             return Step(TRACK_STEP)
         return Step(SKIP_STEP)
 
     def initialised(self, seconds: float, box: np.ndarray) -> None:
-        self.lines.append(INIT if self.protocol == "supervised" else self.box_policy.first_line(box))
+        if self._clock is not None:
+            self._clock.started(seconds)
+            # Held only where an init overran with no grace left (grace 0): the region given, which
+            # a TraX tracker reports back on init.
+            self._last_box = np.asarray(box, dtype=np.float64)
+        self.lines.append(INIT if self.protocol in RESET_PROTOCOLS else self.box_policy.first_line(box))
         self._record(seconds)
 
     def tracked(self, box: np.ndarray, score: float, frame_hw: tuple[int, int], seconds: float) -> None:
         box = np.asarray(box, dtype=np.float64)
-        if self.protocol == "supervised" and self._region is not None:
+        if self._clock is not None:
+            self._clock.ran(seconds)
+            self._last_box = box
+        self._judge(box, score, frame_hw)
+        self._record(seconds)
+
+    def held(self, frame_hw: tuple[int, int]) -> None:
+        """Realtime: the tracker was busy; its last box is judged on this frame (no call, no time)."""
+        if self._last_box is None:
+            raise RuntimeError("a hold step before any box was reported")
+        self._judge(self._last_box, np.nan, frame_hw)
+        self.held_frames += 1
+        self.index += 1
+
+    def _judge(self, box: np.ndarray, score: float, frame_hw: tuple[int, int]) -> None:
+        """The line for the current frame: the box, or a failure where it misses the target."""
+        if self.protocol in RESET_PROTOCOLS and self._region is not None:
             height, width = int(frame_hw[0]), int(frame_hw[1])
             if not vot_overlap(box, self._region, bounds=(width, height)) > 0:
                 self.lines.append(FAILURE)
                 self.failures += 1
                 self._next_init = self.index + self.reset_delay
-                self._record(seconds)
                 return
         self.lines.append(box)
         self.scores[self.index] = score
-        self._record(seconds)
 
     def skipped(self) -> None:
         self.lines.append(SKIPPED)
@@ -214,6 +301,7 @@ class ProtocolDriver:
             times=self.times,
             failures=self.failures,
             tracked_frames=self.tracked_frames,
+            held_frames=self.held_frames,
         )
 
 
@@ -224,10 +312,12 @@ def run_protocol(
     frames: Iterable[np.ndarray],
     sync: Callable[[], None] | None = None,
     reset_delay: int = RESET_DELAY,
+    timer: Callable[[], float] | None = None,
 ) -> Trajectory:
-    """Run `tracker` over `frames` under `protocol`, one frame at a time."""
+    """Run `tracker` over `frames` under `protocol`, one frame at a time; `timer` (default
+    ``time.perf_counter``) times the calls."""
     driver = ProtocolDriver(protocol, seq, reset_delay, box_policy_of(tracker))
-    clock = _Clock(tracker, sync)
+    clock = _Clock(tracker, sync, timer)
     for frame in frames:
         if driver.done:
             driver.overran()
@@ -239,6 +329,8 @@ def run_protocol(
         elif step.kind == TRACK_STEP:
             result, seconds = clock.call(tracker.track, frame)
             driver.tracked(result.box, result.score, frame.shape[:2], seconds)
+        elif step.kind == HOLD_STEP:
+            driver.held(frame.shape[:2])
         else:
             driver.skipped()
     return clock.finish(driver.trajectory())
@@ -279,8 +371,25 @@ def run_supervised(
     return run_protocol("supervised", tracker, seq, frames, sync, reset_delay)
 
 
+def run_realtime(
+    tracker: Tracker,
+    seq: Any,
+    frames: Iterable[np.ndarray],
+    sync: Callable[[], None] | None = None,
+    timer: Callable[[], float] | None = None,
+) -> Trajectory:
+    """VOT's realtime experiment: the baseline's resets, with frames at the sequence's rate.
+
+    Lines as in :func:`run_supervised`; a frame that passed the busy tracker by gets its last
+    box (or code 2 where that box misses the target) and a time of 0. The frame rate is the
+    sequence's (:func:`frame_interval`), the grace :data:`REALTIME_GRACE` calls after each init.
+    """
+    return run_protocol("realtime", tracker, seq, frames, sync, RESET_DELAY, timer)
+
+
 RUNNERS: dict[str, Callable[..., Trajectory]] = {
     "ope": run_ope,
     "supervised": run_supervised,
     "unsupervised": run_unsupervised,
+    "realtime": run_realtime,
 }

@@ -3,6 +3,7 @@
     <results>/<DATASET>/<tracker>/<seq>.txt                                one-pass (OPE): x,y,w,h per line
     <results>/<DATASET>/<tracker>/baseline/<seq>/<seq>_00N.txt             VOT supervised, repetition N
     <results>/<DATASET>/<tracker>/unsupervised/<seq>/<seq>_001.txt         VOT unsupervised (no reset)
+    <results>/<DATASET>/<tracker>/realtime/<seq>/<seq>_001.txt             VOT realtime (resets, paced frames)
     ... beside each: <seq>_time.txt (seconds per frame)
 
 In VOT files a line `1` marks an initialisation, `2` a failure and `0` a skipped frame; any other
@@ -29,6 +30,11 @@ from siambench.trajectory import Trajectory
 INIT, FAILURE, SKIPPED = 1, 2, 0
 SUPERVISED_DIR = "baseline"
 UNSUPERVISED_DIR = "unsupervised"
+REALTIME_DIR = "realtime"
+# The VOT experiments' folders and the protocol that writes each (vot-toolkit's names).
+EXPERIMENT_PROTOCOLS = {SUPERVISED_DIR: "supervised", UNSUPERVISED_DIR: "unsupervised", REALTIME_DIR: "realtime"}
+PROTOCOL_EXPERIMENTS = {protocol: folder for folder, protocol in EXPERIMENT_PROTOCOLS.items()}
+RESET_EXPERIMENTS = (SUPERVISED_DIR, REALTIME_DIR)  # lines hold the codes 1, 2 and 0
 
 log = logging.getLogger("siambench")
 
@@ -253,17 +259,13 @@ class ResultStore:
         if protocol == "ope":
             path = self.ope_path(seq)
         else:
-            experiment = SUPERVISED_DIR if protocol == "supervised" else UNSUPERVISED_DIR
-            path = self.vot_path(seq, repetition, experiment)
+            path = self.vot_path(seq, repetition, PROTOCOL_EXPERIMENTS[protocol])
         if not path.is_file():
             return False
         try:
             return len(read_lines(path)) == n_frames
         except InputError:
             return False
-
-
-EXPERIMENT_PROTOCOLS = {SUPERVISED_DIR: "supervised", UNSUPERVISED_DIR: "unsupervised"}
 
 
 class ResultIndex:
@@ -295,7 +297,7 @@ class ResultIndex:
         log.warning("%s", message if path is None else f"{path}: {message}")
 
     def experiments(self) -> list[str]:
-        """The VOT experiments (baseline, unsupervised) this folder holds results of."""
+        """The VOT experiments (baseline, unsupervised, realtime) this folder holds results of."""
         if self.ledger is not None:
             listed = set(self.ledger.protocols())
             return [e for e, protocol in EXPERIMENT_PROTOCOLS.items() if protocol in listed]

@@ -42,7 +42,8 @@ from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
 from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
 from siambench.ledger import LEDGER_NAME, Ledger
-from siambench.protocols import PROTOCOLS, Trajectory
+from siambench.protocols import PROTOCOLS, RESET_PROTOCOLS, Trajectory
+from siambench.results import PROTOCOL_EXPERIMENTS
 from siambench.textio import check_writable_dir
 from siambench.trackers.registry import TrackerSpec, load_spec
 
@@ -74,7 +75,8 @@ class RunSummary:
     sequences_run: list[str] = field(default_factory=list)
     sequences_skipped: list[str] = field(default_factory=list)
     frames: int = 0  # frames on which the tracker ran
-    failures: int = 0  # supervised only
+    failures: int = 0  # supervised and realtime only
+    held_frames: int = 0  # realtime only: frames that passed the busy tracker by
     tracker_seconds: float = 0.0  # summed per-frame tracker-call times
     model_seconds: float = 0.0  # network time, as the tracker reports it
     wall_seconds: float = 0.0  # whole per-sequence loops, frame waits included
@@ -105,6 +107,7 @@ class RunSummary:
             self.sequences_run.append(name)
         self.frames += trajectory.tracked_frames
         self.failures += trajectory.failures
+        self.held_frames += trajectory.held_frames
         self.tracker_seconds += trajectory.tracker_seconds
         self.model_seconds += trajectory.model_seconds
         self.wall_seconds += trajectory.wall_seconds
@@ -126,8 +129,10 @@ class RunSummary:
             )
             if self.workers > 1:
                 lines.append(f"throughput: {self.throughput:.1f} frames/s with {self.workers} workers")
-        if self.protocol == "supervised" and self.sequences_run:
+        if self.protocol in RESET_PROTOCOLS and self.sequences_run:
             lines.append(f"failures: {self.failures}")
+        if self.protocol == "realtime" and self.sequences_run:
+            lines.append(f"realtime: {self.held_frames} frame(s) passed the busy tracker by, each given its last box")
         if self.removed_files:
             lines.append(f"removed {len(self.removed_files)} superseded repetition file(s) "
                          f"(this run has fewer repetitions)")
@@ -255,7 +260,7 @@ def _write(store: Any, protocol: str, seq: str, repetition: int, traj: Trajector
     elif protocol == "unsupervised":
         store.write_unsupervised(seq, traj.boxes, traj.times)
     else:
-        store.write_supervised(seq, repetition, traj.lines, traj.times)
+        store.write_vot(seq, traj.lines, traj.times, repetition, PROTOCOL_EXPERIMENTS[protocol])
 
 
 @contextlib.contextmanager
@@ -314,8 +319,9 @@ def run(
     """Run `tracker` on `dataset` and store the raw results; see the module docstring.
 
     dataset: a dataset name (see ``siambench list datasets``) or a loaded Dataset.
-    protocol: ope, supervised or unsupervised; by default the dataset's own (VOT: supervised).
-    repetitions: runs per sequence (supervised only, as in the VOT toolkit).
+    protocol: ope, supervised, unsupervised or realtime; by default the dataset's own (VOT:
+    supervised). realtime is VOT's realtime experiment (:func:`siambench.protocols.run_realtime`).
+    repetitions: runs per sequence (supervised and realtime only, as in the VOT toolkit).
     workers, gpus, executor, address: where the jobs run (see :func:`make_executor`); by
     default in this process. threads: torch threads per worker (default: the cores shared
     out among several workers; a single worker leaves torch's setting alone).
@@ -334,10 +340,15 @@ def run(
         raise SiambenchError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
     if repetitions < 1:
         raise SiambenchError("--repetitions must be at least 1")
-    if repetitions > 1 and protocol != "supervised":
-        raise SiambenchError(f"--repetitions applies to the supervised protocol only, not {protocol}")
+    if repetitions > 1 and protocol not in RESET_PROTOCOLS:
+        raise SiambenchError(f"--repetitions applies to the {' and '.join(RESET_PROTOCOLS)} protocols only, "
+                             f"not {protocol}")
     if random_init and weights is not None:
         raise SiambenchError("--weights and --random-init exclude each other")
+    if protocol == "realtime" and batch not in (None, 1, "1"):
+        # A batched call's time is shared by its sequences; the realtime rule needs each call's own.
+        raise SiambenchError("--batch does not apply to the realtime protocol: it paces frames by the time of "
+                             "each tracker call, which a batched call does not have; run it without --batch")
     selected = _select_sequences(ds, sequences)
 
     gpu_list = parse_gpus(gpus)
@@ -349,6 +360,9 @@ def run(
     engine = make_executor(executor, workers=workers, gpus=gpu_list, address=address, device=device,
                            threads=threads, **engine_options)
     count = getattr(engine, "workers", None) or 1
+    if protocol == "realtime" and count > max(1, len(gpu_list or ())):
+        log.warning("realtime with %d workers: unless each has a device of its own, they slow each other's "
+                    "calls, and more frames pass them by than would pass one alone", count)
     weights_path = None if random_init else resolve_weights(spec, weights)
     key, key_info = run_key(spec, weights_path, random_init, precision)
 
@@ -444,11 +458,11 @@ def _remove_superseded(ledger: Ledger, protocol: str, sequence: str, repetitions
     too, so the folder holds exactly the repetitions of the last run. Other files are left alone
     (``siambench eval`` warns about them).
     """
-    if protocol != "supervised":
+    if protocol not in RESET_PROTOCOLS:
         return []
     with _signals_held():
         removed = ledger.prune(protocol, sequence, repetitions)
-        folder = ledger.root / "baseline" / sequence
+        folder = ledger.root / PROTOCOL_EXPERIMENTS[protocol] / sequence
         pattern = re.compile(rf"{re.escape(sequence)}_(\d{{3}})\.txt")
         if folder.is_dir():
             for path in folder.iterdir():

@@ -35,9 +35,26 @@ SEQUENCE_COUNT = "sequences_scored"
 FRAME_COUNT = "frames"
 
 
+# Metrics of a VOT experiment other than the baseline carry its name (realtime_eao).
+EXPERIMENT_PREFIXES = ("realtime_",)
+
+
+def base_metric(metric: str) -> str:
+    """`metric` without its experiment's prefix: what it measures (realtime_eao -> eao)."""
+    for prefix in EXPERIMENT_PREFIXES:
+        if metric.startswith(prefix):
+            return metric[len(prefix):]
+    return metric
+
+
 def direction(metric: str) -> int:
     """+1 when a larger value of `metric` is better, -1 when a smaller one is."""
-    return -1 if metric in LOWER_IS_BETTER else 1
+    return -1 if base_metric(metric) in LOWER_IS_BETTER else 1
+
+
+def is_counter(metric: str) -> bool:
+    """Whether `metric` describes the run (a count, a speed) rather than scoring it."""
+    return base_metric(metric) in COUNTS
 
 
 @dataclass(frozen=True)
@@ -257,7 +274,7 @@ def gather_scores(
 def gated_metrics(sets: Iterable[ScoreSet]) -> set[str]:
     """The metric names `flatten` can give for `sets` (whatever their values)."""
     return {metric for score_set in sets for tracker in score_set.trackers
-            for metric in score_set.scalars(tracker, derived=False) if metric not in COUNTS}
+            for metric in score_set.scalars(tracker, derived=False) if not is_counter(metric)}
 
 
 def flatten(sets: Iterable[ScoreSet], metrics: Iterable[str] | None = None) -> list[ScoreEntry]:
@@ -275,7 +292,7 @@ def flatten(sets: Iterable[ScoreSet], metrics: Iterable[str] | None = None) -> l
         for tracker in score_set.trackers:
             sequences, frames = (_count(score_set, tracker, name) for name in (SEQUENCE_COUNT, FRAME_COUNT))
             for metric, value in sorted(score_set.scalars(tracker, derived=False).items()):
-                if metric in COUNTS:
+                if is_counter(metric):
                     continue
                 entry = ScoreEntry(tracker, score_set.dataset, metric, score_set.variant, value,
                                    sequences, frames)

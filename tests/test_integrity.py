@@ -176,6 +176,31 @@ def test_a_lost_baseline_repetition_counts_beside_a_complete_unsupervised_experi
     assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES
 
 
+def test_a_shortened_realtime_file_lowers_the_frame_count_and_a_foreign_realtime_folder_is_scored(
+        data_root, tmp_path):
+    root = _foreign_vot(tmp_path, data_root, {})
+    realtime = root.parent / "realtime"
+    shutil.copytree(root, realtime)
+    full = _eval_foreign(data_root, tmp_path)
+    assert full["realtime_eao"] == full["eao"] and full["frames"] == 4 * N_FRAMES
+    _cut(realtime / "clutter1" / "clutter1_001.txt", N_FRAMES // 2)
+    assert _eval_foreign(data_root, tmp_path)["frames"] == full["frames"] - N_FRAMES // 2
+
+
+def test_import_vot_brings_the_realtime_experiment(data_root, tmp_path):
+    from siambench.interop.vot_integration import import_vot
+
+    workspace = tmp_path / "ws"
+    _foreign_vot(tmp_path / "src", data_root, {})
+    for experiment in ("baseline", "realtime"):
+        shutil.copytree(tmp_path / "src" / "demo-vot" / "other" / "baseline", workspace / "results" / "T" / experiment)
+    imported = import_vot(workspace, "T", "demo-vot", results_dir=tmp_path / "results", data_root=data_root)
+    assert sorted(imported) == ["baseline", "realtime"]
+    overall = evaluate("demo-vot", results_dir=tmp_path / "results", data_root=data_root,
+                       strict=True)["trackers"]["T"]["overall"]
+    assert overall["realtime_eao"] == overall["eao"]
+
+
 def test_a_deleted_repetition_lowers_the_frame_count(data_root, tmp_path, caplog):
     root = _foreign_vot(tmp_path, data_root, {"occlusion1": 3, "clutter1": 3})
     full = _eval_foreign(data_root, tmp_path)

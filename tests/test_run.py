@@ -100,7 +100,7 @@ def test_unsupervised_and_ope_layouts(fake_registry, data_root, tmp_path):
 
 
 def test_bad_arguments(fake_registry, data_root, tmp_path):
-    with pytest.raises(SiambenchError, match="supervised protocol only"):
+    with pytest.raises(SiambenchError, match="supervised and realtime protocols only"):
         run("still", "demo", data_root=data_root, results_dir=tmp_path, repetitions=3, progress=False)
     with pytest.raises(SiambenchError, match="unknown protocol"):
         run("still", "demo", data_root=data_root, results_dir=tmp_path, protocol="reset", progress=False)

@@ -12,7 +12,9 @@ from siambench.metrics import VARIANTS
 # Column order and format per protocol; arrows say which direction is better.
 COLUMNS = {
     "supervised": [("eao", "EAO ↑"), ("accuracy", "Accuracy ↑"), ("robustness", "Robustness ↓"),
-                   ("failures", "Failures ↓"), ("ao", "AO ↑"), ("fps", "FPS")],
+                   ("failures", "Failures ↓"), ("ao", "AO ↑"), ("realtime_eao", "Realtime EAO ↑"),
+                   ("realtime_accuracy", "RT accuracy ↑"), ("realtime_robustness", "RT robustness ↓"),
+                   ("realtime_failures", "RT failures ↓"), ("fps", "FPS")],
     "ope": [("auc", "Success AUC ↑"), ("precision", "Precision@20 ↑"), ("norm_precision", "Norm. prec. ↑"),
             ("ao", "AO ↑"), ("sr50", "SR0.5 ↑"), ("sr75", "SR0.75 ↑"), ("fps", "FPS")],
 }
@@ -46,7 +48,7 @@ def format_table(scores: dict, protocol: str, per_sequence: bool = False) -> str
 def _fmt(value, key: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
-    if key == "failures":
+    if key in ("failures", "realtime_failures"):
         return f"{value:g}"
     if key == "fps":
         return f"{value:.1f}"

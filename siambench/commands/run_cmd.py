@@ -59,9 +59,10 @@ def _sigterm_interrupts() -> Iterator[None]:
               help="Where the network runs; auto takes the GPU when there is one.")
 @click.option("--sequences", default=None, metavar="A,B,...", help="Only these sequences.")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default=None,
-              help="Default: the dataset's (VOT: supervised with resets; OTB and others: ope).")
+              help="Default: the dataset's (VOT: supervised with resets; OTB and others: ope). realtime: "
+                   "VOT's realtime experiment, frames at the sequence's rate (30 fps unless its metadata say).")
 @click.option("--repetitions", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs per sequence (supervised protocol).")
+              help="Runs per sequence (supervised and realtime protocols).")
 @click.option("--force", is_flag=True, help="Rerun sequences whose results are already complete.")
 @click.option("--random-init", is_flag=True,
               help="Run with random weights, loading none (a smoke test; scores mean nothing).")

@@ -62,6 +62,7 @@ class Sequence:
     # (N, K, 4) x, y, w, h of K look-alike objects per frame, where the data record them
     # (synthetic sets); training may centre search regions on them (hard negatives)
     distractors: np.ndarray | None = None
+    fps: float | None = None  # frames per second, where the metadata give it (VOT's realtime pace)
 
     def __len__(self) -> int:
         return len(self.groundtruth)

@@ -83,7 +83,10 @@ def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
     if frames and len(frames) < len(gt):
         raise InputError(path / "groundtruth.txt", f"{len(gt)} regions but only {len(frames)} frames in {path}")
     frames = frames[: len(gt)] if frames else [path / "color" / f"{i + 1:08d}.jpg" for i in range(len(gt))]
-    width, height = image_size(frames[0]) if frames[0].is_file() else _metadata_size(path)
+    # The metadata's size serves where the images are absent (a layout written from pysot's
+    # JSON without them); its frame rate paces the realtime experiment.
+    meta = _metadata_numbers(path)
+    width, height = image_size(frames[0]) if frames[0].is_file() else (meta.get("width", 0), meta.get("height", 0))
     tags = {}
     for tag in TAGS:
         for suffix in (".tag", ".label"):
@@ -92,7 +95,7 @@ def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
                 # An empty tag file (a tag that never occurs, as in VOT2018's ball1) is all zeros.
                 tags[tag] = frame_flags(read_flags(tag_file, allow_empty=True), len(gt), tag_file, strict)
                 break
-    return Sequence(path.name, frames, gt, width, height, tags)
+    return Sequence(path.name, frames, gt, int(width), int(height), tags, fps=meta.get("fps"))
 
 
 def _frames(path: Path) -> list[Path]:
@@ -109,22 +112,28 @@ def _frames(path: Path) -> list[Path]:
     return []
 
 
-def _metadata_size(path: Path) -> tuple[int, int]:
-    """width and height from the `sequence` metadata file, where the images are absent
-    (a layout written from pysot's JSON without them); (0, 0) when it has none."""
+def _metadata_numbers(path: Path) -> dict[str, float]:
+    """width, height and fps from the `sequence` metadata file, those it gives."""
     meta = path / "sequence"
     if not meta.is_file():
-        return 0, 0
-    values = {}
+        return {}
+    values: dict[str, float] = {}
     for number, line in enumerate(read_lines(meta, allow_empty=True), start=1):
-        key, _, value = line.partition("=")
-        if key.strip() in ("width", "height"):
+        key, _, value = (part.strip() for part in line.partition("="))
+        if key in ("width", "height"):
             try:
-                values[key.strip()] = int(value)
+                values[key] = int(value)
             except ValueError:
-                raise InputError(meta, f"expected a whole number of pixels for {key.strip()}, got {value.strip()!r}",
+                raise InputError(meta, f"expected a whole number of pixels for {key}, got {value!r}",
                                  number) from None
-    return values.get("width", 0), values.get("height", 0)
+        elif key == "fps":
+            try:
+                values[key] = float(value)
+            except ValueError:
+                values[key] = float("nan")
+            if not (np.isfinite(values[key]) and values[key] > 0):
+                raise InputError(meta, f"expected a positive frame rate for fps, got {value!r}", number)
+    return values
 
 
 def _sequence_pattern(path: Path) -> tuple[Path, str] | None:

@@ -237,6 +237,8 @@ class BatchedEngine:
                  device_crop: bool | None = None, frame_threads: int = FRAME_THREADS) -> None:
         if batch < 1:
             raise SiambenchError("--batch must be at least 1")
+        if protocol == "realtime":
+            raise SiambenchError("the batched engine cannot run the realtime protocol (it needs each call's own time)")
         self.tracker = tracker
         self.protocol = protocol
         self.batch = batch

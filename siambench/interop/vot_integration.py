@@ -19,7 +19,7 @@ speak TraX through Python. Then::
     siambench eval --dataset <name> --results-dir results
 
 :func:`import_vot` copies the toolkit's results (``results/<T>/<experiment>/<seq>/<seq>_NNN.txt``
-and ``<seq>_NNN_time.value``) into siambench's tree (``<DATASET>/<T>/{baseline,unsupervised}/``).
+and ``<seq>_NNN_time.value``) into siambench's tree (``<DATASET>/<T>/{baseline,unsupervised,realtime}/``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from siambench.textio import atomic_write_text, check_writable_dir, read_column,
 
 WRAPPER_PREFIX = "siambench_vot_"
 log = logging.getLogger("siambench")
-EXPERIMENT_DIRS = ("baseline", "unsupervised")  # the toolkit's experiment names siambench reads
+EXPERIMENT_DIRS = tuple(EXPERIMENT_PROTOCOLS)  # the toolkit's experiment names siambench reads
 
 
 def vot_identifier(name: str) -> str:
@@ -294,7 +294,8 @@ def import_vot(workspace: str | Path, tracker: str, dataset: str, results_dir: s
     """Copy `tracker`'s results from a vot-toolkit workspace into siambench's results tree.
 
     Returns {experiment: [sequence, ...]} of what was imported. Experiments other than
-    baseline (supervised) and unsupervised are left out; so are sequences `dataset` lacks.
+    baseline (supervised), unsupervised and realtime are left out; so are sequences `dataset`
+    lacks.
     """
     from siambench.datasets import load_dataset
 
