@@ -36,6 +36,8 @@ COMMANDS: dict[str, str] = {
     "speed": "siambench.commands.speed_cmd:speed_command",
     "weights": "siambench.commands.weights_cmd:weights_group",
     "analyze": "siambench.commands.analyze_cmd:analyze_group",
+    "export-onnx": "siambench.commands.onnx_cmd:export_onnx_command",
+    "track": "siambench.commands.track_cmd:track_command",
 }
 
 
@@ -86,6 +88,8 @@ OPTIONAL_MODULES = {
     "matplotlib": ("matplotlib", "report"),
     "pandas": ("pandas", "report"),
     "ray": ("ray[tune]", "ray"),
+    "onnx": ("onnx", "onnx"),
+    "onnxruntime": ("onnxruntime", "onnx"),
     "got10k": ("got10k", "crosscheck"),
     "vot": ("vot-toolkit", "crosscheck"),
 }

@@ -345,6 +345,9 @@ def run(
                              f"not {protocol}")
     if random_init and weights is not None:
         raise SiambenchError("--weights and --random-init exclude each other")
+    if spec.runtime != "torch" and (random_init or precision != "fp32"):
+        raise SiambenchError(f"tracker {spec.name!r} runs exported {spec.runtime} graphs in float32: "
+                             "--random-init and --precision do not apply")
     if protocol == "realtime" and batch not in (None, 1, "1"):
         # A batched call's time is shared by its sequences; the realtime rule needs each call's own.
         raise SiambenchError("--batch does not apply to the realtime protocol: it paces frames by the time of "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,20 +241,26 @@ def _atomic_image(path: Path, image: np.ndarray) -> None:
     atomic_write_bytes(path, data.tobytes())
 
 
-def _atomic_video(path: Path, frames: Sequence[Path], draw, fps: float) -> None:
-    import cv2
+def video_image(frame: np.ndarray, index: int, draw: Callable[[np.ndarray, int, int], np.ndarray]) -> np.ndarray:
+    """Frame `index` drawn for a video: small frames enlarged so that boxes and labels stay legible."""
+    return draw(frame, index, max(VIDEO_MIN_WIDTH, frame.shape[1]))
 
-    from siambench.frames import read_frame
+
+def write_video(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
+    """Write `images` (BGR, taken lazily) as an MP4 at `path`, atomically; the frame count.
+
+    Frames of another size than the first are resized to it. Nothing is left at `path` unless
+    every image was written.
+    """
+    import cv2
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
     os.close(fd)
     writer = None
+    count = 0
     try:
-        for i, frame_path in enumerate(frames):
-            frame = read_frame(frame_path)
-            # Small frames are enlarged so that boxes and labels stay legible in the video.
-            image = draw(frame, i, max(VIDEO_MIN_WIDTH, frame.shape[1]))
+        for image in images:
             if writer is None:
                 size = (image.shape[1], image.shape[0])
                 writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
@@ -263,6 +269,7 @@ def _atomic_video(path: Path, frames: Sequence[Path], draw, fps: float) -> None:
             if (image.shape[1], image.shape[0]) != size:
                 image = cv2.resize(image, size)
             writer.write(image)
+            count += 1
         if writer is None:
             raise InputError(path, "no frames to write")
         writer.release()
@@ -273,6 +280,7 @@ def _atomic_video(path: Path, frames: Sequence[Path], draw, fps: float) -> None:
         if writer is not None:
             writer.release()
         Path(tmp).unlink(missing_ok=True)
+    return count
 
 
 def show(
@@ -325,5 +333,6 @@ def show(
         _atomic_image(written["sheet"], image)
     if video:
         written["video"] = out / f"{stem or sequence}.mp4"
-        _atomic_video(written["video"], frames[:length], draw, fps)
+        write_video(written["video"], (video_image(read_frame(path), i, draw) for i, path in enumerate(frames[:length])),
+                    fps)
     return written

@@ -41,7 +41,7 @@ import yaml
 
 from siambench.errors import SiambenchError
 from siambench.textio import atomic_write_text, check_writable_dir
-from siambench.trackers.registry import TrackerSpec, load_spec
+from siambench.trackers.registry import TrackerSpec, load_spec, require_torch
 from siambench.trackers.spec_checks import check_hyper_kinds
 
 log = logging.getLogger("siambench")
@@ -512,7 +512,8 @@ def tune(
     from siambench.datasets import load_dataset
     from siambench.weights import resolve_weights
 
-    base = load_spec(tracker)
+    # The hyper-parameters are the loop's, whatever runs the network: tune the torch spec.
+    base = require_torch(load_spec(tracker), "tune")
     parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
     check_params(base, parsed)
     if search not in SEARCHES:
@@ -607,9 +608,10 @@ def write_tuned_spec(base: TrackerSpec, result: TuneResult, out_dir: Path) -> Pa
         "description": (f"{base.description or base.name}; tuned on {result.dataset} "
                         f"({result.metric.upper()} {best.score:.4f})"),
         "checkpoint": base.checkpoint,
-        "model": base.model,
-        "hyper": hyper,
     }
+    if base.box_policy:  # the trials ran with it; a tuned spec without it could start elsewhere
+        record["box_policy"] = base.box_policy
+    record.update({"model": base.model, "hyper": hyper})
     header = [
         f"# Written by `siambench tune`: {base.name} with the best of {len(result.trials)} "
         f"{result.search} trial(s) on {result.dataset}",

@@ -45,6 +45,8 @@ def expected_weights_path(spec: TrackerSpec) -> Path | None:
     """Where the spec's checkpoint is looked for (None for trackers without weights)."""
     if not spec.checkpoint:
         return None
+    if spec.runtime != "torch" and spec.source is not None:
+        return spec.source.parent / spec.checkpoint  # export-onnx writes the manifest beside the spec
     if spec.checkpoint.startswith(PACKAGE_PREFIX):
         return packaged_weights_dir() / spec.checkpoint[len(PACKAGE_PREFIX) :]
     return weights_dir() / spec.checkpoint
@@ -68,6 +70,9 @@ def resolve_weights(spec: TrackerSpec, weights: str | Path | None = None) -> Pat
         return None
     if path.is_dir():
         raise InputError(path, f"is a folder; expected the checkpoint file of tracker {spec.name!r}")
+    if not path.is_file() and spec.runtime != "torch":
+        raise InputError(path, f"the export-onnx manifest of tracker {spec.name!r} is not beside its spec; "
+                               "keep the spec with the files `siambench export-onnx` wrote, or export again")
     if not path.is_file() and spec.checkpoint.startswith(PACKAGE_PREFIX):
         raise SiambenchError(
             f"weights for tracker {spec.name!r} should ship with siambench but {path} is "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -290,3 +291,18 @@ def test_ray_tune_search(data_root, tmp_path):
         assert got["trackers"][trial.name]["overall"]["auc"] == trial.score
     assert load_spec(tmp_path / "opencv-mil-tuned.yaml").spec_hash() == result.best.spec_hash
     assert (work / "ray-tune").is_dir()
+
+
+def test_the_tuned_spec_keeps_the_box_policy_the_trials_ran_with(tmp_path):
+    from types import SimpleNamespace
+
+    from siambench.tune import write_tuned_spec
+
+    base = load_spec("siamfc-demo")
+    assert base.box_policy == "siamfc-pytorch"
+    best = SimpleNamespace(setting={"window_influence": 0.2}, score=0.7, error=None)
+    result = SimpleNamespace(best=best, trials=[best], dataset="demo", metric="auc", search="grid", seed=0,
+                             params=[], record_file=tmp_path / "trials.json")
+    tuned = load_spec(write_tuned_spec(base, result, tmp_path))
+    assert tuned.box_policy == base.box_policy and tuned.hyper["window_influence"] == 0.2
+    assert tuned.spec_hash() == dataclasses.replace(base, hyper=tuned.hyper).spec_hash()

@@ -255,9 +255,9 @@ def analyze_bias(tracker: str | Any, dataset: str = "demo", data_root: str | Pat
                  device: str = "auto", progress: bool = True) -> BiasResult:
     """The bias analysis of a tracker (name, spec file or spec), with its weights as `run` finds
     them, explicit `weights`, or `random_init`."""
-    from siambench.trackers.registry import create_tracker, load_spec
+    from siambench.trackers.registry import create_tracker, load_spec, require_torch
 
-    spec = load_spec(tracker)
+    spec = require_torch(load_spec(tracker), "analyze bias")  # batches of exemplars: no fixed shape
     grid = parse_offsets(offsets) if isinstance(offsets, str) else np.asarray(offsets, float)
     built = create_tracker(spec, device=device, weights=weights, random_init=random_init)
     probe = probe_for(built, spec)

@@ -49,9 +49,9 @@ def small_resnet_spec() -> Any:
 
 def tracker_spec(name: str | Path | Any) -> Any:
     """A spec by name (the small ResNet's included), spec file or spec."""
-    from siambench.trackers.registry import load_spec
+    from siambench.trackers.registry import load_spec, require_torch
 
-    return small_resnet_spec() if name == SMALL_RESNET else load_spec(name)
+    return small_resnet_spec() if name == SMALL_RESNET else require_torch(load_spec(name), "analyze shift")
 
 
 def parse_shifts(text: str) -> list[float]:

@@ -93,7 +93,7 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
 
     from siambench.errors import SiambenchError
     from siambench.textio import check_writable_file
-    from siambench.trackers.registry import load_spec
+    from siambench.trackers.registry import load_spec, require_torch
     from siambench.training.data import SyntheticSet, load_sequences
     from siambench.training.loop import TrainConfig, save_weights, train
     from siambench.weights import select_device
@@ -102,7 +102,7 @@ def train_command(tracker: str, data: Path | None, dataset: str | None, data_roo
         raise SiambenchError("--synth-seed and --synth-sequences apply to the synthetic set only")
     if threads is not None:
         torch.set_num_threads(threads)
-    spec = load_spec(SHORT_NAMES.get(tracker, tracker))
+    spec = require_torch(load_spec(SHORT_NAMES.get(tracker, tracker)), "train")
     out = out or Path(f"{spec.name}-trained.pth")
     check_writable_file(out)  # before rendering data and training, not after
     config = TrainConfig(epochs=epochs, pairs_per_epoch=pairs_per_epoch, batch_size=batch_size,

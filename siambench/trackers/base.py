@@ -69,6 +69,8 @@ class BatchedTracker(Tracker):
     #: where the network runs, and in which precision (see siambench.trackers.network)
     device: Any = "cpu"
     precision: str = "fp32"
+    #: False where the network cannot take a batch of any size (fixed-shape ONNX graphs)
+    batchable: bool = True
 
     def to_input(self, crops: Any) -> Any:
         """Stacked crops as the network's input (on its device)."""
@@ -93,4 +95,4 @@ class BatchedTracker(Tracker):
 
 def can_batch(tracker: Tracker) -> bool:
     """Whether `tracker` can run in the batched engine (see :class:`BatchedTracker`)."""
-    return isinstance(tracker, BatchedTracker)
+    return isinstance(tracker, BatchedTracker) and tracker.batchable

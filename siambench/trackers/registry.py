@@ -60,7 +60,8 @@ BUILTIN_ADAPTER_MODULES: dict[str, str] = {
     "opencv-mil": "siambench.trackers.opencv_mil",
 }
 
-_SPEC_KEYS = ("name", "adapter", "description", "checkpoint", "box_policy", "model", "hyper")
+_SPEC_KEYS = ("name", "adapter", "description", "checkpoint", "box_policy", "runtime", "model", "hyper")
+RUNTIMES = ("torch", "onnxruntime")  # what runs the network: the adapter's torch model, or exported graphs
 
 
 @dataclass
@@ -75,6 +76,9 @@ class TrackerSpec:
     description: str = ""
     source: Path | None = None  # the spec file, None for specs made in code
     box_policy: str | None = None  # None: the adapter's default (spec_checks.DEFAULT_BOX_POLICY)
+    # torch, or onnxruntime: the network is the graphs `siambench export-onnx` wrote, and
+    # `checkpoint` names their manifest, beside the spec file
+    runtime: str = "torch"
 
     def spec_hash(self) -> str:
         """Digest of what changes a tracker's output: adapter, model, hyper, checkpoint name
@@ -90,6 +94,8 @@ class TrackerSpec:
             "checkpoint": self.checkpoint,
             "box_policy": box_policy_name(self),
         }
+        if self.runtime != "torch":  # torch adds nothing, which keeps the hashes of older specs
+            payload["runtime"] = self.runtime
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -259,6 +265,11 @@ def parse_spec(path: str | Path) -> TrackerSpec:
     problem = box_policy_problem(box_policy)
     if problem:
         raise InputError(path, problem)
+    runtime = data.get("runtime") or "torch"
+    if runtime not in RUNTIMES:
+        raise InputError(path, f"'runtime' must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if runtime != "torch" and not checkpoint:
+        raise InputError(path, f"runtime {runtime} needs 'checkpoint': the manifest `siambench export-onnx` wrote")
     return TrackerSpec(
         name=name,
         adapter=adapter,
@@ -268,6 +279,7 @@ def parse_spec(path: str | Path) -> TrackerSpec:
         description=description.strip(),
         source=path,
         box_policy=box_policy,
+        runtime=runtime,
     )
 
 
@@ -305,6 +317,14 @@ def load_spec(name_or_path: str | Path | TrackerSpec) -> TrackerSpec:
 # --------------------------------------------------------------------------------------------
 
 
+def require_torch(spec: TrackerSpec, what: str) -> TrackerSpec:
+    """`spec`, if its network is a torch one; `what` (a command) cannot work on exported graphs."""
+    if spec.runtime != "torch":
+        raise SiambenchError(f"{what} needs the torch network of tracker {spec.name!r}, not its exported "
+                             f"{spec.runtime} graphs: use the spec it was exported from")
+    return spec
+
+
 def create_tracker(
     name_or_spec: str | Path | TrackerSpec,
     device: str | torch.device = "auto",
@@ -324,8 +344,22 @@ def create_tracker(
         raise SiambenchError("--weights and --random-init exclude each other")
     check_spec(spec)  # specs made in code were never read by parse_spec
     builder = get_adapter(spec.adapter)
-    weights_path = None if random_init else resolve_weights(spec, weights)
-    tracker = builder(spec, select_device(device), weights_path, random_init)
+    if spec.runtime == "onnxruntime":
+        if random_init:
+            raise SiambenchError(f"tracker {spec.name!r} runs exported ONNX graphs: --random-init does not apply")
+        if str(device) not in ("auto", "cpu"):
+            raise SiambenchError(f"tracker {spec.name!r} runs with onnxruntime's CPU provider: use --device cpu")
+        import torch
+
+        from siambench.trackers.onnx_model import load_onnx_model, use_onnx
+
+        # onnxruntime gets as many threads as torch has (--threads sets both).
+        model = load_onnx_model(resolve_weights(spec, weights), spec, torch.get_num_threads())
+        # The adapter's torch network only gives the loop its shape: its random weights never run.
+        tracker = use_onnx(builder(spec, select_device("cpu"), None, True), model)
+    else:
+        weights_path = None if random_init else resolve_weights(spec, weights)
+        tracker = builder(spec, select_device(device), weights_path, random_init)
     if not tracker.name:
         tracker.name = spec.name
     tracker.box_policy = get_box_policy(box_policy_name(spec))

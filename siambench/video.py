@@ -1,0 +1,189 @@
+"""``siambench track``: one tracker on one video file or camera, outside any benchmark.
+
+The tracker starts on the first frame at the box given, follows the target frame by frame, and
+writes its boxes (``<stem>.<tracker>.txt``, x,y,w,h per line as OPE results are written) and a
+video with the box, its score and the tracker's speed drawn on every frame
+(``<stem>.<tracker>.mp4``), both atomically. Ctrl-C stops a camera (or a long file) early and
+keeps what was tracked. No window is opened: siambench's OpenCV is headless.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siambench.errors import InputError, SiambenchError
+
+DEFAULT_VIDEO_FPS = 25.0  # for writing, where the source does not say its rate (some cameras)
+
+
+@dataclass
+class VideoRun:
+    """What track_video did."""
+
+    tracker: str
+    source: str
+    frames: int  # frames with a box, the first (initialisation) included
+    tracker_seconds: float  # time in the tracker's calls, init included
+    boxes_path: Path
+    video_path: Path | None
+    interrupted: bool = False
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.tracker_seconds if self.tracker_seconds > 0 else float("nan")
+
+    def format(self) -> str:
+        stop = " (stopped by Ctrl-C)" if self.interrupted else ""
+        lines = [f"{self.tracker} on {self.source}: {self.frames} frames{stop}, tracker {self.fps:.1f} fps",
+                 f"boxes: {self.boxes_path}"]
+        if self.video_path is not None:
+            lines.append(f"video: {self.video_path}")
+        return "\n".join(lines)
+
+
+def open_video(source: str | int | Path) -> tuple[Any, str, float]:
+    """An opened cv2.VideoCapture, a name for the source, and its frame rate for writing.
+
+    `source` is a video file, or a camera index (an int, or a string of digits).
+    """
+    import cv2
+
+    text = str(source)
+    if isinstance(source, int) or text.isdigit():
+        capture = cv2.VideoCapture(int(text))
+        if not capture.isOpened():
+            raise SiambenchError(f"camera {text} cannot be opened (no such device, or it is busy)")
+        name = f"camera{text}"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(path, "video not found")
+        capture = cv2.VideoCapture(str(path))
+        if not capture.isOpened():
+            raise InputError(path, "OpenCV cannot read it as a video (expected a file such as .mp4 or .avi)")
+        name = path.stem
+    rate = capture.get(cv2.CAP_PROP_FPS)
+    return capture, name, rate if rate and np.isfinite(rate) and rate > 0 else DEFAULT_VIDEO_FPS
+
+
+def parse_box(text: str) -> np.ndarray:
+    """'x,y,w,h' as a box with a finite position and a positive size."""
+    try:
+        values = np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        values = np.zeros(0)
+    if values.size != 4 or not np.isfinite(values).all() or values[2] <= 0 or values[3] <= 0:
+        raise SiambenchError(f"--box: expected x,y,w,h (four numbers, width and height above 0), got {text!r}")
+    return values
+
+
+def _check_box(box: np.ndarray, frame: np.ndarray, source: str) -> None:
+    height, width = frame.shape[:2]
+    x, y, w, h = box
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        raise SiambenchError(f"--box {x:g},{y:g},{w:g},{h:g} lies outside the {width}x{height} frames of {source}")
+
+
+def _frames(capture: Any, limit: int | None) -> Iterator[np.ndarray]:
+    count = 0
+    while limit is None or count < limit:
+        ok, frame = capture.read()
+        if not ok:
+            return
+        count += 1
+        yield frame
+
+
+def track_video(
+    tracker: str | Path,
+    source: str | int | Path,
+    box: Sequence[float],
+    out_dir: str | Path = Path("results") / "videos",
+    device: str = "auto",
+    weights: str | Path | None = None,
+    max_frames: int | None = None,
+    video: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> VideoRun:
+    """Track the target at `box` (x, y, w, h on the first frame) through `source`; see the module doc."""
+    from siambench.results import format_box
+    from siambench.show import TrackLine, draw_frame, tracker_colour, video_image, write_video
+    from siambench.textio import atomic_write_lines, check_writable_dir
+    from siambench.trackers.registry import create_tracker, load_spec
+
+    if max_frames is not None and max_frames < 1:
+        raise SiambenchError("--frames must be at least 1")
+    spec = load_spec(tracker)
+    out = Path(out_dir)
+    check_writable_dir(out)
+    capture, name, rate = open_video(source)
+    try:
+        built = create_tracker(spec, device, weights)
+        frames = _frames(capture, max_frames)
+        first = next(frames, None)
+        if first is None:
+            raise InputError(None if isinstance(source, int) else source, "no frame could be read from the video")
+        start = np.asarray(box, dtype=np.float64)
+        _check_box(start, first, name)
+        boxes: list[np.ndarray] = []
+        line = TrackLine(spec.name, boxes)  # grows with the boxes: frame i draws boxes[i]
+        seconds = [0.0]
+        state = {"interrupted": False}
+
+        def tracked() -> Iterator[np.ndarray]:
+            """Each frame tracked, then drawn; Ctrl-C ends the stream, keeping what came before."""
+            try:
+                tic = time.perf_counter()
+                built.init(first, start)
+                seconds[0] += time.perf_counter() - tic
+                boxes.append(start)
+                yield _drawn(first, 0, float("nan"))
+                for index, frame in enumerate(frames, start=1):
+                    tic = time.perf_counter()
+                    result = built.track(frame)
+                    seconds[0] += time.perf_counter() - tic
+                    boxes.append(np.asarray(result.box, dtype=np.float64))
+                    if progress is not None:
+                        progress(len(boxes))
+                    yield _drawn(frame, index, result.score)
+            except KeyboardInterrupt:
+                state["interrupted"] = True
+
+        def _drawn(frame: np.ndarray, index: int, score: float) -> np.ndarray:
+            if not video:
+                return frame
+            image = video_image(frame, index, lambda f, i, w: draw_frame(f, i, None, [line], w))
+            rate_now = len(boxes) / seconds[0] if seconds[0] > 0 else float("nan")
+            score_text = "" if not np.isfinite(score) else f"  score {score:.2f}"
+            _caption(image, f"{spec.name}  {rate_now:.1f} fps{score_text}", tracker_colour(0))
+            return image
+
+        stem = f"{name}.{spec.name}"
+        video_path = out / f"{stem}.mp4" if video else None
+        if video_path is not None:
+            write_video(video_path, tracked(), rate)
+        else:
+            for _ in tracked():
+                pass
+    finally:
+        capture.release()
+    boxes_path = out / f"{stem}.txt"
+    atomic_write_lines(boxes_path, (format_box(b, vot=False) for b in boxes))
+    return VideoRun(spec.name, name, len(boxes), seconds[0], boxes_path, video_path, state["interrupted"])
+
+
+def _caption(image: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
+    """`text` at the bottom left, on a dark band."""
+    import cv2
+
+    scale = 0.5
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    y = image.shape[0] - 8
+    cv2.rectangle(image, (3, y - h - 4), (9 + w, y + base), (0, 0, 0), -1)
+    cv2.putText(image, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)
