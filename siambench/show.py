@@ -246,11 +246,11 @@ def video_image(frame: np.ndarray, index: int, draw: Callable[[np.ndarray, int, 
     return draw(frame, index, max(VIDEO_MIN_WIDTH, frame.shape[1]))
 
 
-def write_video(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
+def write_video(path: Path, images: Iterable[np.ndarray], fps: float, without: str = "--no-video") -> int:
     """Write `images` (BGR, taken lazily) as an MP4 at `path`, atomically; the frame count.
 
     Frames of another size than the first are resized to it. Nothing is left at `path` unless
-    every image was written.
+    every image was written. `without`: the caller's option for doing without a video.
     """
     import cv2
 
@@ -265,7 +265,7 @@ def write_video(path: Path, images: Iterable[np.ndarray], fps: float) -> int:
                 size = (image.shape[1], image.shape[0])
                 writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
                 if not writer.isOpened():
-                    raise SiambenchError("OpenCV cannot write MP4 video here (no mp4v encoder); use --no-video")
+                    raise SiambenchError(f"OpenCV cannot write MP4 video here (no mp4v encoder); use {without}")
             if (image.shape[1], image.shape[0]) != size:
                 image = cv2.resize(image, size)
             writer.write(image)

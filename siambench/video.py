@@ -9,6 +9,9 @@ keeps what was tracked. No window is opened: siambench's OpenCV is headless.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,19 +50,25 @@ class VideoRun:
         return "\n".join(lines)
 
 
-def open_video(source: str | int | Path) -> tuple[Any, str, float]:
-    """An opened cv2.VideoCapture, a name for the source, and its frame rate for writing.
+def open_video(source: str | int | Path) -> tuple[Any, str, float, int | None]:
+    """An opened cv2.VideoCapture, a name for the source, its frame rate for writing, and its
+    frame count where the container says (None for a camera).
 
-    `source` is a video file, or a camera index (an int, or a string of digits).
+    `source` is a video file, or a camera index (an int, or digits that name no file).
     """
     import cv2
 
     text = str(source)
-    if isinstance(source, int) or text.isdigit():
-        capture = cv2.VideoCapture(int(text))
+    if isinstance(source, int) or (text.isdigit() and not Path(text).exists()):
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # a missing camera: one line, ours
+        try:
+            capture = cv2.VideoCapture(int(text))
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not capture.isOpened():
             raise SiambenchError(f"camera {text} cannot be opened (no such device, or it is busy)")
-        name = f"camera{text}"
+        return capture, f"camera{text}", _rate(capture), None
     else:
         path = Path(source)
         if not path.is_file():
@@ -67,9 +76,32 @@ def open_video(source: str | int | Path) -> tuple[Any, str, float]:
         capture = cv2.VideoCapture(str(path))
         if not capture.isOpened():
             raise InputError(path, "OpenCV cannot read it as a video (expected a file such as .mp4 or .avi)")
-        name = path.stem
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        return capture, path.stem, _rate(capture), count if count > 0 else None
+
+
+def _rate(capture: Any) -> float:
+    import cv2
+
     rate = capture.get(cv2.CAP_PROP_FPS)
-    return capture, name, rate if rate and np.isfinite(rate) and rate > 0 else DEFAULT_VIDEO_FPS
+    return rate if rate and np.isfinite(rate) and rate > 0 else DEFAULT_VIDEO_FPS
+
+
+@contextlib.contextmanager
+def _stop_requests() -> Iterator[Callable[[], bool]]:
+    """While the block runs, Ctrl-C (SIGINT) asks the tracking loop to stop after the frame in
+    hand instead of interrupting whatever runs (an encoder write would lose the whole video);
+    yields the question "was a stop asked for?". Outside the main thread signals cannot be
+    caught, and KeyboardInterrupt is caught where it lands in the loop instead."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    try:
+        yield lambda: bool(asked)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def parse_box(text: str) -> np.ndarray:
@@ -109,9 +141,13 @@ def track_video(
     weights: str | Path | None = None,
     max_frames: int | None = None,
     video: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> VideoRun:
-    """Track the target at `box` (x, y, w, h on the first frame) through `source`; see the module doc."""
+    """Track the target at `box` (x, y, w, h on the first frame) through `source`; see the module doc.
+
+    progress(done, total) is called after each frame once tracking runs (every check passed);
+    total is None where the length is unknown (a camera).
+    """
     from siambench.results import format_box
     from siambench.show import TrackLine, draw_frame, tracker_colour, video_image, write_video
     from siambench.textio import atomic_write_lines, check_writable_dir
@@ -122,7 +158,8 @@ def track_video(
     spec = load_spec(tracker)
     out = Path(out_dir)
     check_writable_dir(out)
-    capture, name, rate = open_video(source)
+    capture, name, rate, count = open_video(source)
+    total = min(count, max_frames) if count and max_frames else (count or max_frames)
     try:
         built = create_tracker(spec, device, weights)
         frames = _frames(capture, max_frames)
@@ -136,8 +173,8 @@ def track_video(
         seconds = [0.0]
         state = {"interrupted": False}
 
-        def tracked() -> Iterator[np.ndarray]:
-            """Each frame tracked, then drawn; Ctrl-C ends the stream, keeping what came before."""
+        def tracked(stop_asked: Callable[[], bool]) -> Iterator[np.ndarray]:
+            """Each frame tracked, then drawn, until the frames end or Ctrl-C asks to stop."""
             try:
                 tic = time.perf_counter()
                 built.init(first, start)
@@ -145,14 +182,17 @@ def track_video(
                 boxes.append(start)
                 yield _drawn(first, 0, float("nan"))
                 for index, frame in enumerate(frames, start=1):
+                    if stop_asked():
+                        state["interrupted"] = True
+                        return
                     tic = time.perf_counter()
                     result = built.track(frame)
                     seconds[0] += time.perf_counter() - tic
                     boxes.append(np.asarray(result.box, dtype=np.float64))
                     if progress is not None:
-                        progress(len(boxes))
+                        progress(len(boxes), total)
                     yield _drawn(frame, index, result.score)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # outside the main thread: wherever it landed in here
                 state["interrupted"] = True
 
         def _drawn(frame: np.ndarray, index: int, score: float) -> np.ndarray:
@@ -166,11 +206,13 @@ def track_video(
 
         stem = f"{name}.{spec.name}"
         video_path = out / f"{stem}.mp4" if video else None
-        if video_path is not None:
-            write_video(video_path, tracked(), rate)
-        else:
-            for _ in tracked():
-                pass
+        with _stop_requests() as stop_asked:
+            if video_path is not None:
+                written = write_video(video_path, tracked(stop_asked), rate, without="--no-video-out")
+                del boxes[written:]  # a box whose frame never reached the video (stopped in between)
+            else:
+                for _ in tracked(stop_asked):
+                    pass
     finally:
         capture.release()
     boxes_path = out / f"{stem}.txt"

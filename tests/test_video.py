@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,8 @@ N = 12
 class Follow(Tracker):
     """Finds the bright square of the made-up video; raises KeyboardInterrupt after `stop_after` calls."""
 
-    stop_after: int | None = None
+    stop_after: int | None = None  # then KeyboardInterrupt, as outside the main thread
+    signal_at: int | None = None  # a real Ctrl-C (SIGINT) during this call
 
     def init(self, frame, box):
         self.calls = 0
@@ -34,6 +36,8 @@ class Follow(Tracker):
         self.calls += 1
         if Follow.stop_after is not None and self.calls > Follow.stop_after:
             raise KeyboardInterrupt
+        if self.calls == Follow.signal_at:
+            signal.raise_signal(signal.SIGINT)
         ys, xs = np.nonzero(frame[:, :, 1] > 128)
         return TrackResult(np.array([xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1], float), 1.0)
 
@@ -44,6 +48,7 @@ def follow(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "_SPECS", {})
     monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
     monkeypatch.setattr(Follow, "stop_after", None)
+    monkeypatch.setattr(Follow, "signal_at", None)
     register_adapter("follow")(lambda spec, device, weights, random_init: Follow())
     register_spec(TrackerSpec("follow", "follow"))
 
@@ -89,6 +94,17 @@ def test_ctrl_c_keeps_what_was_tracked(follow, clip, tmp_path, monkeypatch):
     assert "stopped by Ctrl-C" in result.format()
 
 
+@pytest.mark.parametrize("video", [True, False])
+def test_a_real_ctrl_c_finishes_the_frame_in_hand_and_keeps_everything(follow, clip, tmp_path, monkeypatch, video):
+    monkeypatch.setattr(Follow, "signal_at", 3)
+    result = track_video("follow", clip, [10, 20, 16, 16], tmp_path, device="cpu", video=video)
+    assert result.interrupted and result.frames == 4  # the start and 3 tracked frames, the 3rd finished
+    assert len(read_boxes(result.boxes_path)) == 4
+    if video:
+        assert _frame_count(result.video_path) == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Ctrl-C again
+
+
 def test_frames_limit_and_no_video(follow, clip, tmp_path):
     result = track_video("follow", clip, [10, 20, 16, 16], tmp_path, device="cpu", max_frames=3, video=False)
     assert result.frames == 3 and result.video_path is None
@@ -107,11 +123,15 @@ def test_bad_input_is_a_one_line_error(follow, clip, tmp_path, capsys):
     for bad in ("1,2,3", "1,2,0,4", "a,b,c,d", "1,2,nan,4"):
         with pytest.raises(SiambenchError, match="expected x,y,w,h"):
             parse_box(bad)
-    with pytest.raises(SystemExit) as stop:
-        main(["track", "--tracker", "follow", "--video", str(clip), "--box", "1,2,3"])
-    assert stop.value.code == 2
-    assert capsys.readouterr().err.strip().count("\n") == 0
-    assert not list(tmp_path.glob("clip.follow.*"))  # nothing half-written
+    capsys.readouterr()
+    out = tmp_path / "out"
+    for video, box in ((clip, "1,2,3"), (tmp_path / "nothing.mp4", "1,1,5,5"), (text, "1,1,5,5"), (clip, "200,1,5,5")):
+        with pytest.raises(SystemExit) as stop:
+            main(["track", "--tracker", "follow", "--video", str(video), "--box", box, "--out", str(out)])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("siambench: error:") and err.strip().count("\n") == 0, err
+    assert not list(out.glob("*"))  # nothing written, half or whole
 
 
 def test_the_real_bag_video_is_followed_by_opencv_mil(shared_data, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -28,8 +29,20 @@ def track_command(tracker: str, source: str, box: str, out_dir: Path, max_frames
     from siambench.video import parse_box, track_video
 
     start = parse_box(box)
-    with click.progressbar(length=max_frames or 0, label="tracking", file=sys.stderr,
-                           show_pos=True, show_percent=max_frames is not None) as bar:
-        result = track_video(tracker, source, start, out_dir, device, weights, max_frames, video,
-                             progress=lambda done: bar.update(done - bar.pos))
+    with contextlib.ExitStack() as stack:
+        bar = None
+
+        def progress(done: int, total: int | None) -> None:
+            # The bar opens at the first tracked frame, after every check, so an error stays one line.
+            nonlocal bar
+            if total is None:  # a camera: no end to show, a count now and then instead
+                if done % 100 == 0:
+                    click.echo(f"tracked {done} frames", err=True)
+                return
+            if bar is None:
+                bar = stack.enter_context(click.progressbar(length=total, label="tracking", file=sys.stderr,
+                                                            show_pos=True))
+            bar.update(done - bar.pos)
+
+        result = track_video(tracker, source, start, out_dir, device, weights, max_frames, video, progress=progress)
     click.echo(result.format())
