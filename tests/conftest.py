@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,18 @@ def _own_overlap_cache(tmp_path_factory):
         os.environ.pop(OVERLAP_CACHE_ENV, None)
     else:
         os.environ[OVERLAP_CACHE_ENV] = before
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_is_ctrl_c():
+    """Every test starts with Ctrl-C raising KeyboardInterrupt, as in a terminal.
+
+    A shell that starts the suite in the background hands it SIGINT ignored, and a library
+    (Ray Tune) may leave a handler of its own behind; either would make the tests that send
+    SIGINT to a run test something else.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture(scope="session")
