@@ -132,6 +132,58 @@ def _frames(capture: Any, limit: int | None) -> Iterator[np.ndarray]:
         yield frame
 
 
+class _Pass:
+    """One tracking pass over a video: the boxes so far, the time in the tracker's calls, and
+    whether Ctrl-C stopped it; :meth:`images` drives it, frame by frame."""
+
+    def __init__(self, tracker: Any, name: str, draw: bool) -> None:
+        from siambench.show import TrackLine
+
+        self.tracker = tracker
+        self.name = name
+        self.draw = draw
+        self.boxes: list[np.ndarray] = []
+        self.seconds = 0.0
+        self.interrupted = False
+        self._line = TrackLine(name, self.boxes)  # grows with the boxes: frame i draws boxes[i]
+
+    def _timed(self, call: Callable[..., Any], *args: Any) -> Any:
+        tic = time.perf_counter()
+        result = call(*args)
+        self.seconds += time.perf_counter() - tic
+        return result
+
+    def images(self, first: np.ndarray, start: np.ndarray, frames: Iterator[np.ndarray],
+               stop_asked: Callable[[], bool], progress: Callable[[int], None]) -> Iterator[np.ndarray]:
+        """Each frame tracked, then drawn (or passed on as it is, without `draw`), until the
+        frames end or Ctrl-C asks to stop."""
+        try:
+            self._timed(self.tracker.init, first, start)
+            self.boxes.append(start)
+            yield self._image(first, 0, float("nan"))
+            for index, frame in enumerate(frames, start=1):
+                if stop_asked():
+                    self.interrupted = True
+                    return
+                result = self._timed(self.tracker.track, frame)
+                self.boxes.append(np.asarray(result.box, dtype=np.float64))
+                progress(len(self.boxes))
+                yield self._image(frame, index, result.score)
+        except KeyboardInterrupt:  # outside the main thread: wherever it landed in here
+            self.interrupted = True
+
+    def _image(self, frame: np.ndarray, index: int, score: float) -> np.ndarray:
+        if not self.draw:
+            return frame
+        from siambench.show import draw_frame, tracker_colour, video_image
+
+        image = video_image(frame, index, lambda f, i, width: draw_frame(f, i, None, [self._line], width))
+        speed = len(self.boxes) / self.seconds if self.seconds > 0 else float("nan")
+        score_text = f"  score {score:.2f}" if np.isfinite(score) else ""
+        _caption(image, f"{self.name}  {speed:.1f} fps{score_text}", tracker_colour(0))
+        return image
+
+
 def track_video(
     tracker: str | Path,
     source: str | int | Path,
@@ -149,7 +201,7 @@ def track_video(
     total is None where the length is unknown (a camera).
     """
     from siambench.results import format_box
-    from siambench.show import TrackLine, draw_frame, tracker_colour, video_image, write_video
+    from siambench.show import write_video
     from siambench.textio import atomic_write_lines, check_writable_dir
     from siambench.trackers.registry import create_tracker, load_spec
 
@@ -168,56 +220,23 @@ def track_video(
             raise InputError(None if isinstance(source, int) else source, "no frame could be read from the video")
         start = np.asarray(box, dtype=np.float64)
         _check_box(start, first, name)
-        boxes: list[np.ndarray] = []
-        line = TrackLine(spec.name, boxes)  # grows with the boxes: frame i draws boxes[i]
-        seconds = [0.0]
-        state = {"interrupted": False}
-
-        def tracked(stop_asked: Callable[[], bool]) -> Iterator[np.ndarray]:
-            """Each frame tracked, then drawn, until the frames end or Ctrl-C asks to stop."""
-            try:
-                tic = time.perf_counter()
-                built.init(first, start)
-                seconds[0] += time.perf_counter() - tic
-                boxes.append(start)
-                yield _drawn(first, 0, float("nan"))
-                for index, frame in enumerate(frames, start=1):
-                    if stop_asked():
-                        state["interrupted"] = True
-                        return
-                    tic = time.perf_counter()
-                    result = built.track(frame)
-                    seconds[0] += time.perf_counter() - tic
-                    boxes.append(np.asarray(result.box, dtype=np.float64))
-                    if progress is not None:
-                        progress(len(boxes), total)
-                    yield _drawn(frame, index, result.score)
-            except KeyboardInterrupt:  # outside the main thread: wherever it landed in here
-                state["interrupted"] = True
-
-        def _drawn(frame: np.ndarray, index: int, score: float) -> np.ndarray:
-            if not video:
-                return frame
-            image = video_image(frame, index, lambda f, i, w: draw_frame(f, i, None, [line], w))
-            rate_now = len(boxes) / seconds[0] if seconds[0] > 0 else float("nan")
-            score_text = "" if not np.isfinite(score) else f"  score {score:.2f}"
-            _caption(image, f"{spec.name}  {rate_now:.1f} fps{score_text}", tracker_colour(0))
-            return image
-
+        run = _Pass(built, spec.name, draw=video)
         stem = f"{name}.{spec.name}"
         video_path = out / f"{stem}.mp4" if video else None
         with _stop_requests() as stop_asked:
+            images = run.images(first, start, frames, stop_asked,
+                                lambda done: progress(done, total) if progress is not None else None)
             if video_path is not None:
-                written = write_video(video_path, tracked(stop_asked), rate, without="--no-video-out")
-                del boxes[written:]  # a box whose frame never reached the video (stopped in between)
+                written = write_video(video_path, images, rate, without="--no-video-out")
+                del run.boxes[written:]  # a box whose frame never reached the video (stopped in between)
             else:
-                for _ in tracked(stop_asked):
+                for _ in images:
                     pass
     finally:
         capture.release()
     boxes_path = out / f"{stem}.txt"
-    atomic_write_lines(boxes_path, (format_box(b, vot=False) for b in boxes))
-    return VideoRun(spec.name, name, len(boxes), seconds[0], boxes_path, video_path, state["interrupted"])
+    atomic_write_lines(boxes_path, (format_box(b, vot=False) for b in run.boxes))
+    return VideoRun(spec.name, name, len(run.boxes), run.seconds, boxes_path, video_path, run.interrupted)
 
 
 def _caption(image: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
