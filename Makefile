@@ -15,7 +15,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(if $(TORCH),$(BIN)/python -m pip install -q "$(TORCH)")
-	$(BIN)/python -m pip install -q -e ".[track,report,dev,crosscheck,ray,onnx]"
+	$(BIN)/python -m pip install -q -e ".[track,report,dev,crosscheck,ray,onnx,dask]"
 	touch $(STAMP)
 
 test: setup

@@ -88,6 +88,7 @@ OPTIONAL_MODULES = {
     "matplotlib": ("matplotlib", "report"),
     "pandas": ("pandas", "report"),
     "ray": ("ray[tune]", "ray"),
+    "distributed": ("dask[distributed]", "dask"),
     "onnx": ("onnx", "onnx"),
     "onnxruntime": ("onnxruntime", "onnx"),
     "got10k": ("got10k", "crosscheck"),

@@ -40,7 +40,13 @@ import numpy as np
 
 from siambench import __version__
 from siambench.errors import InputError, SiambenchError, UnknownNameError
-from siambench.execution import TrackerSetup, make_executor, plan_jobs, worker_threads
+from siambench.execution import (
+    CLUSTER_EXECUTORS,
+    TrackerSetup,
+    make_executor,
+    plan_jobs,
+    worker_threads,
+)
 from siambench.ledger import LEDGER_NAME, Ledger
 from siambench.protocols import PROTOCOLS, RESET_PROTOCOLS, Trajectory
 from siambench.results import PROTOCOL_EXPERIMENTS
@@ -419,8 +425,9 @@ def _run_locked(ledger: Ledger, store: Any, engine: Any, spec: TrackerSpec, ds: 
     jobs = plan_jobs(spec.spec_hash(), ds.name, todo)
     left = {seq.name: len(reps) for seq, reps in todo}  # jobs outstanding per sequence
     count = summary.workers
-    # Ray actors hold one thread each unless told otherwise; local workers share the cores.
-    per_worker = (threads or 1) if executor == "ray" else worker_threads(count, threads)
+    # Cluster workers (Ray actors, Dask workers) hold one thread each unless told otherwise;
+    # local workers share the cores.
+    per_worker = (threads or 1) if executor in CLUSTER_EXECUTORS else worker_threads(count, threads)
     setup = TrackerSetup(spec, protocol, weights_path, random_init, device, per_worker)
     start = time.perf_counter()
     environment: dict[str, str] = {}  # filled once the engine has started and knows its devices

@@ -84,7 +84,7 @@ def test_executor_options_are_checked():
         make_executor("dask")
     with pytest.raises(SiambenchError, match="--address is for --executor ray"):
         make_executor("local", address="auto")
-    with pytest.raises(SiambenchError, match="Ray assigns GPUs"):
+    with pytest.raises(SiambenchError, match="ray places its workers on GPUs itself"):
         make_executor("ray", gpus=[0])
     with pytest.raises(SiambenchError, match="does not combine"):
         make_executor("local", gpus=[0], device="cpu")
@@ -151,6 +151,43 @@ def test_ray_actors_give_the_serial_results(local_ray, serial, data_root, tmp_pa
     assert summary.device == "ray: 2 actor(s) on cpu" and summary.workers == 2
     assert_same_as_serial(tmp_path, serial, data_root)
     assert local_ray.is_initialized()  # a session the caller started is left running
+
+
+@pytest.fixture
+def dask_distributed():
+    return pytest.importorskip("distributed", reason="dask is not installed (pip install 'siambench[dask]')")
+
+
+def test_dask_workers_give_the_serial_results_and_resume(dask_distributed, serial, data_root, tmp_path):
+    summary = run(TRACKER, "demo", data_root=data_root, results_dir=tmp_path, device="cpu", executor="dask",
+                  workers=2, progress=False)
+    assert summary.device == "dask: 2 worker(s) on cpu" and summary.workers == 2
+    assert len(summary.sequences_run) == 5
+    assert_same_as_serial(tmp_path, serial, data_root)
+    again = run(TRACKER, "demo", data_root=data_root, results_dir=tmp_path, device="cpu", executor="dask",
+                workers=2, progress=False)
+    assert again.sequences_run == [] and len(again.sequences_skipped) == 5
+
+
+def test_a_failing_dask_job_is_one_error_naming_its_sequence(dask_distributed, data_root, tmp_path):
+    data = tmp_path / "data"
+    generate(data / "demo", layout="otb", sequences=2, frames=12, size=(96, 72), seed=7)
+    seq = sorted((data / "demo").glob("*/img"))[0]
+    (seq / "0005.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(SiambenchError, match=rf"{seq.parent.name} \(repetition 1\).*cannot decode"):
+        run(TRACKER, "demo", data_root=data, results_dir=tmp_path / "res", device="cpu", executor="dask",
+            workers=2, progress=False)
+
+
+def test_dask_options_that_do_not_fit(dask_distributed):
+    with pytest.raises(SiambenchError, match="--gpus is for the local executor"):
+        make_executor("dask", gpus=[0])
+    with pytest.raises(SiambenchError, match="a cluster at --address has its own workers"):
+        make_executor("dask", address="tcp://127.0.0.1:1", workers=2)
+    executor = make_executor("dask", address="tcp://127.0.0.1:1")
+    executor.connect_timeout = "1s"
+    with pytest.raises(SiambenchError, match="cannot connect to the Dask scheduler"):
+        list(executor.run(None, [object()]))
 
 
 # ------------------------------------------------------------------ a real signal, then resume

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from siambench.errors import SiambenchError
+from siambench.execution import EXECUTORS
 from siambench.protocols import PROTOCOLS
 
 
@@ -69,13 +70,16 @@ def _sigterm_interrupts() -> Iterator[None]:
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel workers, each holding the model once (default 1; with --gpus one per "
-                   "GPU; with --executor ray one actor per cluster GPU).")
+                   "GPU; with --executor ray one actor per cluster GPU; with --executor dask and no "
+                   "--address, the local cluster's processes).")
 @click.option("--gpus", default=None, metavar="0,1,...",
               help="Local executor: one worker per listed GPU.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: this machine's processes; ray: a Ray cluster (needs `pip install ray`).")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: this machine's processes; ray: a Ray cluster (the `ray` extra); dask: a Dask "
+                   "cluster (the `dask` extra).")
 @click.option("--address", default=None, metavar="ADDR",
-              help="Ray cluster to join (auto, or ray://host:10001); default: a local Ray instance.")
+              help="Cluster to join: Ray (auto, or ray://host:10001) or a Dask scheduler (tcp://host:8786); "
+                   "default: a local instance.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Torch threads per worker (default: the cores shared out among the workers).")
 @click.option("--batch", default=None, metavar="N|auto",

@@ -1,13 +1,14 @@
-"""Running a plan of jobs: in this process, on local worker processes, or on a Ray cluster.
+"""Running a plan of jobs: in this process, on local worker processes, or on a Ray or Dask cluster.
 
     executor = make_executor("local", workers=2)            # two processes on the CPU
     executor = make_executor("local", gpus=[0, 1])          # one process per GPU
     executor = make_executor("ray", address="auto")         # one actor per GPU of the cluster
+    executor = make_executor("dask", address="tcp://h:8786")  # the workers of a Dask cluster
     executor = make_executor("local", batch=8)              # 8 sequences at once, one engine
 
 Every executor takes the same jobs (:mod:`siambench.execution.jobs`) and yields the same
 trajectories; only where and how fast they run differs. The driver writes the results.
-With ``batch`` each worker (this process, a worker process, a Ray actor) runs one batched
+With ``batch`` each worker (this process, a worker process, a Ray actor, a Dask worker) runs one batched
 engine (:mod:`siambench.execution.batched`) instead of one sequence at a time.
 """
 
@@ -26,9 +27,11 @@ from siambench.execution.jobs import (
     plan_jobs,
 )
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "dask")
+CLUSTER_EXECUTORS = ("ray", "dask")  # workers placed by a cluster, not by --gpus
 
 __all__ = [
+    "CLUSTER_EXECUTORS",
     "EXECUTORS",
     "Executor",
     "Job",
@@ -97,15 +100,17 @@ def make_executor(
         raise SiambenchError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if workers is not None and workers < 1:
         raise SiambenchError("--workers must be at least 1")
-    if executor == "ray":
+    if executor in CLUSTER_EXECUTORS:
         if gpus is not None:
-            raise SiambenchError("--gpus is for the local executor; Ray assigns GPUs to its actors itself")
-        from siambench.execution.ray_executor import RayExecutor
-
-        return RayExecutor(address=address, workers=workers, device=device, threads=threads,
-                           batch=batch, precision=precision)
+            raise SiambenchError(f"--gpus is for the local executor; {executor} places its workers on GPUs itself")
+        if executor == "ray":
+            from siambench.execution.ray_executor import RayExecutor as ClusterExecutor
+        else:
+            from siambench.execution.dask_executor import DaskExecutor as ClusterExecutor
+        return ClusterExecutor(address=address, workers=workers, device=device, threads=threads,
+                               batch=batch, precision=precision)
     if address is not None:
-        raise SiambenchError("--address is for --executor ray")
+        raise SiambenchError("--address is for --executor ray or dask")
     from siambench.weights import select_device
 
     if gpus:

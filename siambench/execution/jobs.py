@@ -251,3 +251,16 @@ def portable_error(exc: BaseException, job: Job | None = None) -> Exception:
     where = f"{job.sequence_name} (repetition {job.repetition}): " if job is not None else ""
     what = str(exc) if isinstance(exc, SiambenchError) else f"{type(exc).__name__}: {exc}"
     return SiambenchError(where + what)
+
+
+def absolute_frames(job: Job) -> Job:
+    """The job with frame paths a worker can open from any working directory (a cluster's)."""
+    frames = [Path(p).absolute() for p in job.sequence.frames]
+    return dataclasses.replace(job, sequence=dataclasses.replace(job.sequence, frames=frames))
+
+
+def job_units(jobs: list[Job], batch: int | str) -> list[list[Job]]:
+    """Jobs in the units handed to one remote call: single jobs, or with a batch, runs of
+    twice the batch (the engine refills its slots within a unit; "auto" counts as 8)."""
+    size = 1 if batch in (1, None) else 2 * (batch if isinstance(batch, int) else 8)
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]

@@ -18,11 +18,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from siambench.errors import SiambenchError
-from siambench.execution.jobs import Job, TrackerSetup, describe_device, make_worker, portable_error
+from siambench.execution.jobs import (
+    Job,
+    TrackerSetup,
+    absolute_frames,
+    describe_device,
+    job_units,
+    make_worker,
+    portable_error,
+)
 from siambench.protocols import Trajectory
 
 RAY_HINT = "the Ray executor needs Ray: pip install 'siambench[ray]' (or pip install ray)"
@@ -61,12 +68,6 @@ class _JobActor:
             return list(self._worker.run_stream(jobs))
         except BaseException as exc:  # noqa: BLE001 - sent back as a plain, picklable error
             raise portable_error(exc, jobs[0] if len(jobs) == 1 else None) from None
-
-
-def _absolute(job: Job) -> Job:
-    """The job with frame paths the actors can open from any working directory."""
-    frames = [Path(p).absolute() for p in job.sequence.frames]
-    return dataclasses.replace(job, sequence=dataclasses.replace(job.sequence, frames=frames))
 
 
 class RayExecutor:
@@ -118,7 +119,7 @@ class RayExecutor:
             setup = dataclasses.replace(setup, weights=weights, device=device, batch=self.batch,
                                         precision=self.precision)
             actors = [actor_class.remote(setup) for _ in range(count)]
-            units = _units([_absolute(job) for job in jobs], self.batch)
+            units = job_units([absolute_frames(job) for job in jobs], self.batch)
             yield from self._dispatch(ray, actors, units)
         finally:
             for actor in actors:
@@ -154,10 +155,3 @@ class RayExecutor:
                 nxt = pending.pop()
                 running[actor.run.remote(nxt)] = (actor, nxt)
             yield from finished
-
-
-def _units(jobs: list[Job], batch: int | str) -> list[list[Job]]:
-    """Jobs in the units handed to one actor call: single jobs, or with a batch, runs of
-    twice the batch (the engine refills its slots within a unit; "auto" counts as 8)."""
-    size = 1 if batch in (1, None) else 2 * (batch if isinstance(batch, int) else 8)
-    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
