@@ -81,7 +81,7 @@ def test_jobs_are_planned_longest_first_with_stable_ties():
 
 def test_executor_options_are_checked():
     with pytest.raises(SiambenchError, match="unknown executor"):
-        make_executor("dask")
+        make_executor("slurm")
     with pytest.raises(SiambenchError, match="--address is for --executor ray"):
         make_executor("local", address="auto")
     with pytest.raises(SiambenchError, match="ray places its workers on GPUs itself"):
@@ -232,3 +232,28 @@ def test_signal_midway_then_rerun_gives_the_uninterrupted_scores(sig, workers, s
     assert set(summary.sequences_skipped) == finished
     assert len(summary.sequences_run) == 5 - len(finished)
     assert_same_as_serial(results, serial, data_root)
+
+
+def test_a_dask_worker_builds_the_tracker_once_and_again_for_new_weights(dask_distributed, monkeypatch, tmp_path):
+    from siambench.execution import TrackerSetup, dask_executor
+
+    built = []
+
+    class Built:
+        def run_stream(self, unit):
+            return [(job, f"done {job}") for job in unit]
+
+    monkeypatch.setattr(dask_executor, "make_worker", lambda setup: built.append(setup) or Built())
+    monkeypatch.setattr(dask_executor, "_BUILT", {})
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"one")
+    setup = TrackerSetup(spec=SimpleNamespace(name="t"), protocol="ope", weights=weights)
+    assert dask_executor.run_unit(setup, ["a"]) == [("a", "done a")]
+    assert dask_executor.run_unit(setup, ["b", "c"]) == [("b", "done b"), ("c", "done c")]
+    assert len(built) == 1
+    weights.write_bytes(b"other weights")  # the same path, another file: another tracker
+    dask_executor.run_unit(setup, ["d"])
+    assert len(built) == 2
+    dask_executor.release()
+    dask_executor.run_unit(setup, ["e"])
+    assert len(built) == 3

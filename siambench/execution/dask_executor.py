@@ -8,10 +8,12 @@ itself (atomically, through the results store), so the results tree and its ledg
 writer and no worker needs write access to it.
 
 A worker process keeps the tracker of the last setup it ran (:func:`run_unit`), so the model
-is loaded once per worker, not once per sequence. Tasks of one process run one at a time (a
-lock), whatever ``--nthreads`` the workers were started with. On GPU nodes start one worker
-per GPU (``dask cuda worker``, which sets each one's ``CUDA_VISIBLE_DEVICES``); the default
-``--device auto`` then takes the worker's GPU.
+is loaded once per worker, not once per sequence; a run on a cluster at ``--address`` frees it
+at the end, as the cluster outlives the run. Each task is placed on a worker of its own, and
+tasks of one process run one at a time (a lock) whatever ``--nthreads`` the workers have. On
+GPU nodes start one worker per GPU with ``dask cuda worker``: it lists each worker's own GPU
+first in its ``CUDA_VISIBLE_DEVICES``, so a worker's GPU is ``cuda:0`` inside it, and
+``--device auto`` or ``cuda[:N]`` both run there.
 
 Frames and weights are read by the workers from the paths the driver sees, made absolute: on a
 multi-node cluster they must be on a file system every node mounts at the same place.
@@ -21,10 +23,14 @@ Dask is optional (``pip install 'siambench[dask]'``): it is imported only here, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
+import os
 import pickle
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from siambench.errors import SiambenchError
@@ -47,10 +53,21 @@ _BUILT: dict[bytes, Worker] = {}
 _LOCK = threading.Lock()
 
 
+def _file_stamp(path: Path | None) -> tuple[int, int] | None:
+    """Size and modification time: new weights at the same path are another tracker."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # building the tracker reports the file
+    return stat.st_size, stat.st_mtime_ns
+
+
 def run_unit(setup: TrackerSetup, unit: list[Job]) -> list[tuple[Job, Trajectory]]:
     """Track `unit` in this worker process with `setup`'s tracker, built on first use."""
     with _LOCK:
-        key = pickle.dumps(setup)
+        key = pickle.dumps((setup, _file_stamp(setup.weights)))
         worker = _BUILT.get(key)
         try:
             if worker is None:
@@ -59,6 +76,17 @@ def run_unit(setup: TrackerSetup, unit: list[Job]) -> list[tuple[Job, Trajectory
             return list(worker.run_stream(unit))
         except BaseException as exc:  # noqa: BLE001 - sent back as a plain, picklable error
             raise portable_error(exc, unit[0] if len(unit) == 1 else None) from None
+
+
+def release() -> None:
+    """Drop this worker process's tracker (and the GPU memory it held)."""
+    with _LOCK:
+        _BUILT.clear()
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def import_distributed() -> Any:
@@ -82,9 +110,11 @@ class DaskExecutor:
         if address is not None and workers is not None:
             raise SiambenchError("--workers sizes a local Dask cluster; a cluster at --address has its own workers")
         self.address = address
-        self.workers = workers or 1  # the actual number once connected
-        self.device = device
         self.threads = threads or 1  # torch threads in each worker
+        # a local cluster: as asked, else the cores shared out; a cluster's own count once connected
+        self.workers = workers or max(1, (os.cpu_count() or 1) // self.threads)
+        # Inside a worker of `dask cuda worker` its own GPU is listed first: cuda:0.
+        self.device = "cuda:0" if device.startswith("cuda") else device
         self.batch = batch
         self.precision = precision
         self._described = f"dask ({describe_device(device, batch, precision)})"
@@ -92,55 +122,97 @@ class DaskExecutor:
     def describe(self) -> str:
         return self._described
 
-    def _connect(self, distributed: Any) -> tuple[Any, Any]:
-        """A client, and the local cluster it runs on (None for a cluster at --address)."""
+    def _client(self, distributed: Any) -> tuple[Any, Any]:
+        """A client of the cluster at --address (and None), or of a local cluster (and that
+        cluster, for the caller to close)."""
         if self.address is not None:
             try:
                 return distributed.Client(self.address, timeout=self.connect_timeout), None
-            except (OSError, TimeoutError) as exc:
-                raise SiambenchError(f"cannot connect to the Dask scheduler at {self.address!r}: {exc}") from None
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SiambenchError(f"cannot connect to the Dask scheduler at {self.address!r} "
+                                     f"(expected tcp://HOST:PORT): {exc}") from None
+        # One thread and no memory limit per worker: the tracker's own threads do the work, and a
+        # large model must not get its worker restarted. Its logs stay in the workers.
         cluster = distributed.LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-        return distributed.Client(cluster), cluster
+                                           dashboard_address=None, memory_limit=0,
+                                           silence_logs=logging.CRITICAL)
+        try:
+            return distributed.Client(cluster), cluster
+        except BaseException:
+            cluster.close()
+            raise
 
     def run(self, setup: TrackerSetup, jobs: list[Job]) -> Iterator[tuple[Job, Trajectory]]:
         if not jobs:
             return
         distributed = import_distributed()
-        client, cluster = self._connect(distributed)
+        quiet = _QuietLogs()
+        client, cluster = self._client(distributed)
+        futures: dict[Any, str] = {}  # in flight -> the worker it runs on
         try:
-            count = len(client.scheduler_info().get("workers", {}))
-            if count == 0:
+            workers = list(client.scheduler_info().get("workers", {}))
+            if not workers:
                 raise SiambenchError(f"the Dask cluster at {self.address!r} has no workers")
-            self.workers = count
-            self._described = f"dask: {count} worker(s) on {describe_device(self.device, self.batch, self.precision)}"
+            self.workers = len(workers)
+            self._described = (f"dask: {len(workers)} worker(s) on "
+                               f"{describe_device(self.device, self.batch, self.precision)}")
             weights = setup.weights.absolute() if setup.weights is not None else None
             setup = dataclasses.replace(setup, weights=weights, device=self.device, threads=self.threads,
                                         batch=self.batch, precision=self.precision)
             units = job_units([absolute_frames(job) for job in jobs], self.batch)
-            yield from self._dispatch(distributed, client, setup, units, count)
+            yield from _dispatch(distributed, client, setup, units, workers, futures)
         finally:
+            with contextlib.suppress(Exception):  # a cluster already gone has nothing to free
+                client.cancel(list(futures))
+                if self.address is not None:
+                    client.run(release)  # the cluster outlives the run; its workers' memory should not
             client.close()
             if cluster is not None:
                 cluster.close()
+            quiet.restore()
 
-    @staticmethod
-    def _dispatch(distributed: Any, client: Any, setup: TrackerSetup, units: list[list[Job]],
-                  count: int) -> Iterator[tuple[Job, Trajectory]]:
-        """Keep one unit in flight per worker, longest first, until none is left; yield results
-        as they come."""
-        pending = list(reversed(units))  # pop() takes the longest first
-        in_flight = distributed.as_completed()
-        for _ in range(min(count, len(pending))):
-            in_flight.add(client.submit(run_unit, setup, pending.pop(), pure=False))
-        for future in in_flight:
-            try:
-                finished = future.result()
-            except SiambenchError:
-                raise
-            except Exception as exc:  # a worker lost, a scheduler gone: the finished ones are saved
-                raise SiambenchError(f"a Dask task failed ({type(exc).__name__}: {exc}); finished sequences "
-                                     "are saved, rerun to resume") from None
-            if pending:
-                in_flight.add(client.submit(run_unit, setup, pending.pop(), pure=False))
-            yield from finished
+
+def _dispatch(distributed: Any, client: Any, setup: TrackerSetup, units: list[list[Job]], workers: list[str],
+              futures: dict[Any, str]) -> Iterator[tuple[Job, Trajectory]]:
+    """Keep one unit in flight on each worker, longest first, until none is left; yield results
+    as they come. `futures` holds those in flight (for the caller to cancel)."""
+    pending = list(reversed(units))  # pop() takes the longest first
+    in_flight = distributed.as_completed()
+
+    def start(worker: str) -> None:
+        future = client.submit(run_unit, setup, pending.pop(), pure=False, workers=[worker],
+                               allow_other_workers=False)
+        futures[future] = worker
+        in_flight.add(future)
+
+    for worker in workers[: len(pending)]:
+        start(worker)
+    for future in in_flight:
+        worker = futures.pop(future)
+        try:
+            finished = future.result()
+        except SiambenchError:
+            raise
+        except Exception as exc:  # a worker lost, a scheduler gone: the finished ones are saved
+            raise SiambenchError(f"a Dask task failed ({type(exc).__name__}: {exc}); finished sequences "
+                                 "are saved, rerun to resume") from None
+        if pending:
+            start(worker)
+        yield from finished
+
+
+class _QuietLogs:
+    """distributed's loggers in this process held at ERROR (it reports closing clusters and
+    cancelled tasks at INFO and WARNING); :meth:`restore` puts the levels back."""
+
+    def __init__(self) -> None:
+        self._levels = {}
+        for name in ("distributed", "distributed.client", "distributed.scheduler", "distributed.nanny",
+                     "distributed.worker", "distributed.core"):
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.setLevel(logging.ERROR)
+
+    def restore(self) -> None:
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
