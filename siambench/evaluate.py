@@ -170,7 +170,7 @@ def _merge(into: dict, part: dict) -> None:
     # The completeness a gate checks, over the VOT experiments: the sequences all scored (a
     # sequence lost from any counts), and every result line any scored (a line or a repetition
     # lost from any counts, which the lesser count would hide behind the others).
-    for key, combine in (("sequences_scored", min), ("frames", lambda a, b: a + b)):
+    for key, combine in ((SEQUENCE_COUNT, min), (FRAME_COUNT, lambda a, b: a + b)):
         if key in part["overall"] and key in into["overall"]:
             part["overall"][key] = combine(part["overall"][key], into["overall"][key])
     into["overall"].update(part["overall"])
@@ -252,8 +252,8 @@ def score_ope(ds: Dataset, results: ResultIndex | ResultStore, strict: bool = Fa
     for a, cs in sorted(attrs.items()):
         m = ope.mean_curves(cs)
         overall["attributes"][a] = {**ope.summarise(m), "sequences": len(cs), "success_curve": m["success"].tolist()}
-    overall["sequences_scored"] = len(curves)
-    overall["frames"] = frames
+    overall[SEQUENCE_COUNT] = len(curves)
+    overall[FRAME_COUNT] = frames
     return {"overall": overall, "sequences": per_seq}
 
 
@@ -279,8 +279,8 @@ def score_got10k(ds: Dataset, results: ResultIndex | ResultStore, strict: bool =
     ious = np.concatenate(pooled) if pooled else np.zeros(0)
     overall: dict = ope.got10k_summary(ious)
     overall["curves"] = {"success_got10k": ope.got10k_success_curve(ious).tolist()}
-    overall["sequences_scored"] = len(pooled)
-    overall["frames"] = frames
+    overall[SEQUENCE_COUNT] = len(pooled)
+    overall[FRAME_COUNT] = frames
     return {"overall": overall, "sequences": per_seq}
 
 
@@ -306,7 +306,8 @@ def _check_supervised(path: Path, traj: Trajectory) -> None:
     """
     codes = Trajectory.of(traj).codes()
     if codes[0] != INIT:
-        raise InputError(path, f"expected {INIT} (initialisation) on the first line of a supervised result", 1)
+        raise InputError(path, f"expected {INIT} (initialisation) on the first line of a result with resets "
+                                     "(baseline or realtime)", 1)
     after_failure = np.flatnonzero((codes[:-1] == FAILURE) & ~np.isin(codes[1:], (SKIPPED, INIT)))
     if len(after_failure):
         line = int(after_failure[0]) + 2
@@ -385,8 +386,8 @@ def _record_counts(scores: dict, sequences: list[vot_metrics.VotSequence]) -> No
     """The completeness a gate checks: sequences scored, and result lines scored over every
     repetition, so a shortened file or a deleted repetition lowers the count whatever the
     metric does with it (AO and vot-toolkit's weights use the ground truth's length)."""
-    scores["overall"]["sequences_scored"] = len(sequences)
-    scores["overall"]["frames"] = sum(len(traj) for seq in sequences for traj in seq.trajectories)
+    scores["overall"][SEQUENCE_COUNT] = len(sequences)
+    scores["overall"][FRAME_COUNT] = sum(len(traj) for seq in sequences for traj in seq.trajectories)
 
 
 def clean_json(value):

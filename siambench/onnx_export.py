@@ -23,6 +23,7 @@ import importlib.util
 import io
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ from siambench.trackers.registry import TrackerSpec, create_tracker, load_spec
 log = logging.getLogger("siambench")
 
 OPSET = 17
-#: exported outputs may differ from torch's by this share of the largest output (float32 kernels
-#: differ in summation order; anything larger is a wrong graph)
+#: exported outputs may differ from torch's by this share of the largest output, or by this much
+#: where every output is below 1 (float32 kernels differ in summation order; anything larger is a
+#: wrong graph)
 RELATIVE_TOLERANCE = 1e-3
 
 
@@ -143,6 +145,8 @@ def export_onnx(tracker: str | Path | TrackerSpec, out_dir: str | Path, weights:
     """Export `tracker`'s network to `out_dir` and check it with onnxruntime (see the module doc)."""
     from siambench.weights import file_digest, resolve_weights
 
+    if random_init and weights is not None:
+        raise SiambenchError("--weights and --random-init exclude each other")
     missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
     if missing:  # both: the exporter writes with onnx, the check runs with onnxruntime
         raise SiambenchError(f"export-onnx needs {' and '.join(missing)}: pip install 'siambench[onnx]'")
@@ -164,38 +168,48 @@ def export_onnx(tracker: str | Path | TrackerSpec, out_dir: str | Path, weights:
         z, searches = _traced_inputs(built)
     # ordinary tensors again: tracing refuses inference ones
     z, searches = z.clone(), {size: crops.clone() for size, crops in searches.items()}
-    with torch.no_grad():
-        leaves, structure = pytree.tree_flatten(model.make_template(z))
-        template_file = out / f"{spec.name}.template.onnx"
-        _export(_TemplateGraph(model), (z,), template_file, ["exemplar"])
-        kernel_names = [f"template{i}" for i in range(len(leaves))]
-        search_files = {}
-        for size, crops in sorted(searches.items()):
-            path = out / f"{spec.name}.search{size}.onnx"
-            _export(_SearchGraph(model, structure), (*leaves, crops), path, [*kernel_names, "search"])
-            search_files[size] = path
-    manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
-        "tracker": spec.name,
-        "adapter": spec.adapter,
-        "model": spec.model,
-        "weights": "random-init" if random_init else f"sha256:{file_digest(weights_path)}" if weights_path else None,
-        "opset": OPSET,
-        "torch": torch.__version__,
-        "template": {"file": template_file.name, "sha256": file_digest(template_file), "input": list(z.shape),
-                     "outputs": len(leaves)},
-        "search": {str(size): {"file": path.name, "sha256": file_digest(path), "input": list(searches[size].shape)}
-                   for size, path in search_files.items()},
-    }
-    diff, scale = _check(model, OnnxModel(out, manifest), z, searches, out / f"{spec.name}.onnx.json")
-    manifest["check"] = {"max_abs_diff": diff, "max_abs_output": scale, "onnxruntime": _ort_version()}
+    # The graphs are written and checked in a folder of their own and moved into `out` only once
+    # they pass, so a failed export leaves an earlier one of the same tracker as it was.
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{spec.name}.export-"))
+    try:
+        with torch.no_grad():
+            leaves, structure = pytree.tree_flatten(model.make_template(z))
+            graphs = {"template": (_TemplateGraph(model), (z,), ["exemplar"])}
+            kernel_names = [f"template{i}" for i in range(len(leaves))]
+            for size, crops in sorted(searches.items()):
+                graphs[f"search{size}"] = (_SearchGraph(model, structure), (*leaves, crops), [*kernel_names, "search"])
+            files = {}
+            for part, (module, inputs, names) in graphs.items():
+                files[part] = staging / f"{spec.name}.{part}.onnx"
+                _export(module, inputs, files[part], names)
+        manifest: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
+            "tracker": spec.name,
+            "adapter": spec.adapter,
+            "model": spec.model,
+            "weights": "random-init" if random_init else f"sha256:{file_digest(weights_path)}" if weights_path else None,
+            "opset": OPSET,
+            "torch": torch.__version__,
+            "template": {"file": files["template"].name, "sha256": file_digest(files["template"]),
+                         "input": list(z.shape), "outputs": len(leaves)},
+            "search": {str(size): {"file": files[f"search{size}"].name, "sha256": file_digest(files[f"search{size}"]),
+                                   "input": list(crops.shape)} for size, crops in sorted(searches.items())},
+        }
+        manifest_path = out / f"{spec.name}.onnx.json"
+        diff, scale = _check(model, OnnxModel(staging, manifest), z, searches, manifest_path)
+        manifest["check"] = {"max_abs_diff": diff, "max_abs_output": scale, "onnxruntime": _ort_version()}
+        written = []
+        for path in files.values():
+            os.replace(path, out / path.name)
+            written.append(out / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     spec_path = out / f"{spec.name}-onnx.yaml"
-    atomic_write_text(spec_path, _spec_text(spec, f"{spec.name}.onnx.json", weights_path, random_init))
-    # The manifest last: until it is written, a spec of an earlier export refuses the new graphs
-    # (their digests differ from its manifest's), so a failed export is never run.
-    manifest_path = out / f"{spec.name}.onnx.json"
+    atomic_write_text(spec_path, _spec_text(spec, manifest_path.name, weights_path, random_init))
+    # The manifest last: until it is written, the spec of an earlier export refuses the new
+    # graphs (their digests differ from its manifest's) rather than run them unrecorded.
     atomic_write_text(manifest_path, manifest_text(manifest))
-    return OnnxExport(spec_path, manifest_path, [template_file, *search_files.values()], diff, scale)
+    return OnnxExport(spec_path, manifest_path, written, diff, scale)
 
 
 def _ort_version() -> str:
@@ -219,13 +233,12 @@ def _check(model: torch.nn.Module, onnx: OnnxModel, z: torch.Tensor, searches: d
     scale = max(float(b.abs().max()) for _, b in pairs)
     if not diff <= RELATIVE_TOLERANCE * max(scale, 1.0):
         raise SiambenchError(f"{where}: onnxruntime's outputs differ from torch's by up to {diff:.3g} (largest "
-                             f"output {scale:.3g}); the exported graphs are not the network, so nothing refers "
-                             "to them")
+                             f"output {scale:.3g}); the exported graphs are not the network, so none was kept")
     return diff, scale
 
 
 def _spec_text(spec: TrackerSpec, manifest_name: str, weights: Path | None, random_init: bool) -> str:
-    made_from = "random weights (--random-init)" if random_init else str(weights)
+    made_from = "random weights (--random-init)" if random_init else str(weights) if weights else "no weights"
     header = (f"# Written by `siambench export-onnx` from tracker {spec.name!r}"
               f"{f' ({spec.source})' if spec.source else ''} and {made_from}.\n"
               f"# Runs the exported graphs ({manifest_name}, beside this file) with onnxruntime; the\n"

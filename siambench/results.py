@@ -3,7 +3,7 @@
     <results>/<DATASET>/<tracker>/<seq>.txt                                one-pass (OPE): x,y,w,h per line
     <results>/<DATASET>/<tracker>/baseline/<seq>/<seq>_00N.txt             VOT supervised, repetition N
     <results>/<DATASET>/<tracker>/unsupervised/<seq>/<seq>_001.txt         VOT unsupervised (no reset)
-    <results>/<DATASET>/<tracker>/realtime/<seq>/<seq>_001.txt             VOT realtime (resets, paced frames)
+    <results>/<DATASET>/<tracker>/realtime/<seq>/<seq>_00N.txt             VOT realtime (resets, paced frames)
     ... beside each: <seq>_time.txt (seconds per frame)
 
 In VOT files a line `1` marks an initialisation, `2` a failure and `0` a skipped frame; any other

@@ -170,15 +170,16 @@ def draw_frame(image: np.ndarray, index: int, groundtruth: np.ndarray | None, li
         cv2.rectangle(out, (0, 0), (out.shape[1] - 1, out.shape[0] - 1), FAILURE_COLOUR, 2 * thickness + 2)
         notes.insert(0, ("failure: " + ", ".join(failed), FAILURE_COLOUR))
     for row, (text, colour) in enumerate([(f"#{index + 1}", (255, 255, 255)), *notes]):
-        _label(out, text, colour, row)
+        label(out, text, colour, row)
     return out
 
 
-def _label(image: np.ndarray, text: str, colour: tuple[int, int, int], row: int) -> None:
+def label(image: np.ndarray, text: str, colour: tuple[int, int, int], row: int) -> None:
+    """`text` on a dark band at the left, on line `row` from the top (-1: the bottom line)."""
     import cv2
 
     scale = 0.45
-    y = 18 + 18 * row
+    y = 18 + 18 * row if row >= 0 else image.shape[0] - 8 + 18 * (row + 1)
     # On a dark box rather than over a thick black copy of itself: the two strokes drift apart
     # along a long line, which doubles the letters.
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)

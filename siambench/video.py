@@ -116,6 +116,9 @@ def parse_box(text: str) -> np.ndarray:
 
 
 def _check_box(box: np.ndarray, frame: np.ndarray, source: str) -> None:
+    if box.shape != (4,) or not np.isfinite(box).all() or box[2] <= 0 or box[3] <= 0:
+        raise SiambenchError(f"--box: expected x,y,w,h (four finite numbers, width and height above 0), "
+                             f"got {', '.join(f'{v:g}' for v in box.ravel())}")
     height, width = frame.shape[:2]
     x, y, w, h = box
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
@@ -175,12 +178,12 @@ class _Pass:
     def _image(self, frame: np.ndarray, index: int, score: float) -> np.ndarray:
         if not self.draw:
             return frame
-        from siambench.show import draw_frame, tracker_colour, video_image
+        from siambench.show import draw_frame, label, tracker_colour, video_image
 
         image = video_image(frame, index, lambda f, i, width: draw_frame(f, i, None, [self._line], width))
         speed = len(self.boxes) / self.seconds if self.seconds > 0 else float("nan")
         score_text = f"  score {score:.2f}" if np.isfinite(score) else ""
-        _caption(image, f"{self.name}  {speed:.1f} fps{score_text}", tracker_colour(0))
+        label(image, f"{self.name}  {speed:.1f} fps{score_text}", tracker_colour(0), row=-1)
         return image
 
 
@@ -237,14 +240,3 @@ def track_video(
     boxes_path = out / f"{stem}.txt"
     atomic_write_lines(boxes_path, (format_box(b, vot=False) for b in run.boxes))
     return VideoRun(spec.name, name, len(run.boxes), run.seconds, boxes_path, video_path, run.interrupted)
-
-
-def _caption(image: np.ndarray, text: str, colour: tuple[int, int, int]) -> None:
-    """`text` at the bottom left, on a dark band."""
-    import cv2
-
-    scale = 0.5
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    y = image.shape[0] - 8
-    cv2.rectangle(image, (3, y - h - 4), (9 + w, y + base), (0, 0, 0), -1)
-    cv2.putText(image, text, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv2.LINE_AA)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from siambench.metrics import VARIANTS
+from siambench.scores import base_metric
 
 # Column order and format per protocol; arrows say which direction is better.
 COLUMNS = {
@@ -48,7 +49,7 @@ def format_table(scores: dict, protocol: str, per_sequence: bool = False) -> str
 def _fmt(value, key: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
-    if key in ("failures", "realtime_failures"):
+    if base_metric(key) == "failures":
         return f"{value:g}"
     if key == "fps":
         return f"{value:.1f}"

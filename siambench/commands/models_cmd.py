@@ -12,12 +12,12 @@ import json
 
 import click
 
-from siambench.analysis.arch import PARTS, model_summary
-
-__all__ = ["model_summary", "models_command"]
+__all__ = ["models_command"]
 
 
 def _format_table(rows: list[dict]) -> str:
+    from siambench.analysis.arch import PARTS
+
     extra = sorted({p for r in rows for p in r["params"]} - set(PARTS))
     columns = list(PARTS) + extra
     header = ["model", *columns, "total", "keys", "head type"]
@@ -57,6 +57,8 @@ def models_command(name: str | None, as_json: bool, arch: bool) -> None:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2) if as_json
                    else arch_table(reports))
         return
+    from siambench.analysis.arch import model_summary  # builds torch models: imported only to run
+
     rows = [model_summary(n) for n in names]
     if as_json:
         click.echo(json.dumps(rows, indent=2))

@@ -23,8 +23,6 @@ def export_onnx_command(tracker: str, out_dir: Path, weights: Path | None, rando
     """
     from siambench.onnx_export import export_onnx
 
-    if random_init and weights is not None:
-        raise click.UsageError("--weights and --random-init exclude each other")
     result = export_onnx(tracker, out_dir, weights, random_init)
     for path in result.files:
         click.echo(f"wrote {path}")

@@ -71,7 +71,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel workers, each holding the model once (default 1; with --gpus one per "
                    "GPU; with --executor ray one actor per cluster GPU; with --executor dask and no "
-                   "--address, the local cluster's processes).")
+                   "--address, the local cluster's processes, default one per core or per --threads cores).")
 @click.option("--gpus", default=None, metavar="0,1,...",
               help="Local executor: one worker per listed GPU.")
 @click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,

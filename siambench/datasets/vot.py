@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,8 @@ from siambench.datasets.base import FrameList, Sequence, check_finite_groundtrut
 from siambench.datasets.pysot import read_pysot_json
 from siambench.errors import InputError
 from siambench.textio import image_size, read_flags, read_lines, read_names, read_regions
+
+log = logging.getLogger("siambench")
 
 TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 
@@ -85,8 +88,9 @@ def read_vot_sequence(path: Path, strict: bool = False) -> Sequence:
     frames = frames[: len(gt)] if frames else [path / "color" / f"{i + 1:08d}.jpg" for i in range(len(gt))]
     # The metadata's size serves where the images are absent (a layout written from pysot's
     # JSON without them); its frame rate paces the realtime experiment.
-    meta = _metadata_numbers(path)
-    width, height = image_size(frames[0]) if frames[0].is_file() else (meta.get("width", 0), meta.get("height", 0))
+    have_images = frames[0].is_file()
+    meta = _metadata_numbers(path, sizes=not have_images)
+    width, height = image_size(frames[0]) if have_images else (meta.get("width", 0), meta.get("height", 0))
     tags = {}
     for tag in TAGS:
         for suffix in (".tag", ".label"):
@@ -112,15 +116,18 @@ def _frames(path: Path) -> list[Path]:
     return []
 
 
-def _metadata_numbers(path: Path) -> dict[str, float]:
-    """width, height and fps from the `sequence` metadata file, those it gives."""
+def _metadata_numbers(path: Path, sizes: bool) -> dict[str, float]:
+    """From the `sequence` metadata file: width and height (only with `sizes`: where the images
+    are absent and they are needed, so a malformed size is an error then and only then) and
+    fps, the pace of the realtime experiment (one that is not a positive number is left out
+    with a warning: the toolkit's default then applies)."""
     meta = path / "sequence"
     if not meta.is_file():
         return {}
     values: dict[str, float] = {}
     for number, line in enumerate(read_lines(meta, allow_empty=True), start=1):
         key, _, value = (part.strip() for part in line.partition("="))
-        if key in ("width", "height"):
+        if sizes and key in ("width", "height"):
             try:
                 values[key] = int(value)
             except ValueError:
@@ -128,11 +135,14 @@ def _metadata_numbers(path: Path) -> dict[str, float]:
                                  number) from None
         elif key == "fps":
             try:
-                values[key] = float(value)
+                fps = float(value)
             except ValueError:
-                values[key] = float("nan")
-            if not (np.isfinite(values[key]) and values[key] > 0):
-                raise InputError(meta, f"expected a positive frame rate for fps, got {value!r}", number)
+                fps = float("nan")
+            if np.isfinite(fps) and fps > 0:
+                values[key] = fps
+            else:
+                log.warning("%s:%d: fps %r is not a positive number; the realtime experiment takes 30",
+                            meta, number, value)
     return values
 
 

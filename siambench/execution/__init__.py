@@ -102,7 +102,8 @@ def make_executor(
         raise SiambenchError("--workers must be at least 1")
     if executor in CLUSTER_EXECUTORS:
         if gpus is not None:
-            raise SiambenchError(f"--gpus is for the local executor; {executor} places its workers on GPUs itself")
+            raise SiambenchError(f"--gpus is for the local executor; with {executor}, GPUs are the cluster's "
+                                 "workers' (--device picks cuda or cpu)")
         if executor == "ray":
             from siambench.execution.ray_executor import RayExecutor as ClusterExecutor
         else:

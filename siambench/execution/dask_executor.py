@@ -113,8 +113,9 @@ class DaskExecutor:
         self.threads = threads or 1  # torch threads in each worker
         # a local cluster: as asked, else the cores shared out; a cluster's own count once connected
         self.workers = workers or max(1, (os.cpu_count() or 1) // self.threads)
-        # Inside a worker of `dask cuda worker` its own GPU is listed first: cuda:0.
-        self.device = "cuda:0" if device.startswith("cuda") else device
+        # Inside a worker of `dask cuda worker` its own GPU is listed first: cuda:0. A local
+        # cluster's workers see this machine's GPUs as they are.
+        self.device = "cuda:0" if address is not None and device.startswith("cuda") else device
         self.batch = batch
         self.precision = precision
         self._described = f"dask ({describe_device(device, batch, precision)})"
@@ -147,12 +148,18 @@ class DaskExecutor:
             return
         distributed = import_distributed()
         quiet = _QuietLogs()
+        try:
+            yield from self._run(distributed, setup, jobs)
+        finally:
+            quiet.restore()
+
+    def _run(self, distributed: Any, setup: TrackerSetup, jobs: list[Job]) -> Iterator[tuple[Job, Trajectory]]:
         client, cluster = self._client(distributed)
         futures: dict[Any, str] = {}  # in flight -> the worker it runs on
         try:
             workers = list(client.scheduler_info().get("workers", {}))
             if not workers:
-                raise SiambenchError(f"the Dask cluster at {self.address!r} has no workers")
+                raise SiambenchError(f"the Dask cluster at {self.address} has no workers")
             self.workers = len(workers)
             self._described = (f"dask: {len(workers)} worker(s) on "
                                f"{describe_device(self.device, self.batch, self.precision)}")
@@ -169,7 +176,6 @@ class DaskExecutor:
             client.close()
             if cluster is not None:
                 cluster.close()
-            quiet.restore()
 
 
 def _dispatch(distributed: Any, client: Any, setup: TrackerSetup, units: list[list[Job]], workers: list[str],
@@ -180,8 +186,10 @@ def _dispatch(distributed: Any, client: Any, setup: TrackerSetup, units: list[li
     in_flight = distributed.as_completed()
 
     def start(worker: str) -> None:
+        # Placed on the worker that is free; allowed elsewhere only should that worker be lost
+        # (else the task would wait for it for ever). run_unit's lock keeps a worker to one task.
         future = client.submit(run_unit, setup, pending.pop(), pure=False, workers=[worker],
-                               allow_other_workers=False)
+                               allow_other_workers=True)
         futures[future] = worker
         in_flight.add(future)
 
