@@ -1,6 +1,6 @@
 """`make bench`: speed measured in one run, printed as times and ratios (never asserted in tests).
 
-    python -m siambench.bench [--only eval|scale|trackers|workers|batched] [--shared DIR]
+    python -m siambench.bench [--only eval|scale|trackers|workers|batched|onnx] [--shared DIR]
 
 Scoring speed uses the published raw results in the shared folder (``$SIAMBENCH_SHARED``,
 default ``../shared``) and compares with vot-toolkit 0.9.0's own analyses on the same files.
@@ -92,9 +92,22 @@ def bench_trackers(shared: Path) -> None:
     print(format_rows(rows))
 
 
+def bench_exported(shared: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
+        print("onnx: skipped, onnx and onnxruntime are not installed (pip install 'siambench[onnx]')")
+        return
+    from siambench.bench_onnx import bench_onnx, format_rows
+
+    frames = shared / "data" / "OTB100" / "Couple" / "img"
+    print("Exported networks on CPU (one thread; onnxruntime against torch; 40 real Couple frames)")
+    print(format_rows(bench_onnx(frames, 40)) if frames.is_dir() else f"onnx: skipped, no frames at {frames}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["eval", "scale", "trackers", "workers", "batched"], default=None)
+    parser.add_argument("--only", choices=["eval", "scale", "trackers", "workers", "batched", "onnx"], default=None)
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SIAMBENCH_SHARED", "../shared")))
     args = parser.parse_args(argv)
     if args.only in (None, "eval"):
@@ -109,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         from siambench.bench_workers import bench_workers
 
         bench_workers()
+    if args.only in (None, "onnx"):
+        bench_exported(args.shared)
     if args.only in (None, "batched"):
         from siambench.bench_batched import TRACKERS, bench_batched
 

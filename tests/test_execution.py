@@ -84,7 +84,7 @@ def test_executor_options_are_checked():
         make_executor("slurm")
     with pytest.raises(SiambenchError, match="--address is for --executor ray"):
         make_executor("local", address="auto")
-    with pytest.raises(SiambenchError, match="ray places its workers on GPUs itself"):
+    with pytest.raises(SiambenchError, match="--gpus is for the local executor; with ray"):
         make_executor("ray", gpus=[0])
     with pytest.raises(SiambenchError, match="does not combine"):
         make_executor("local", gpus=[0], device="cpu")
