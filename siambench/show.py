@@ -27,7 +27,14 @@ import numpy as np
 
 from siambench.datasets import Dataset, load_dataset
 from siambench.errors import InputError, SiambenchError
-from siambench.results import FAILURE, INIT, ResultIndex, ResultStore, list_trackers
+from siambench.results import (
+    EXPERIMENT_PROTOCOLS,
+    FAILURE,
+    INIT,
+    ResultIndex,
+    ResultStore,
+    list_trackers,
+)
 from siambench.textio import ordinary_mode
 
 log = logging.getLogger("siambench")
@@ -52,8 +59,11 @@ class TrackLine:
     source: Path | None = None
 
 
-def load_track(ds: Dataset, results_dir: Path, tracker: str, sequence: str) -> TrackLine:
-    """The result of `tracker` on `sequence`, as eval would score it."""
+def load_track(ds: Dataset, results_dir: Path, tracker: str, sequence: str,
+               experiment: str | None = None) -> TrackLine:
+    """The result of `tracker` on `sequence`, as eval would score it; on VOT data the first
+    repetition of `experiment` (baseline, unsupervised, realtime; default: the first of them
+    the tracker has)."""
     found = list_trackers(results_dir, (ds.results_name, *ds.results_aliases))
     if tracker not in found:
         raise InputError(results_dir, f"no results of tracker {tracker!r} for {ds.name} "
@@ -67,20 +77,22 @@ def load_track(ds: Dataset, results_dir: Path, tracker: str, sequence: str) -> T
         from siambench.results import read_boxes
 
         return TrackLine(tracker, [b if np.isfinite(b).all() else None for b in read_boxes(path)], source=path)
-    for experiment in index.experiments():
-        paths = index.vot(sequence, experiment)
+    for name in [experiment] if experiment else index.experiments():
+        paths = index.vot(sequence, name)
         if paths:
             return _vot_line(tracker, paths[0])
-    raise InputError(found[tracker] / tracker, f"no VOT result for sequence {sequence!r}")
+    which = f"{experiment} result" if experiment else "VOT result"
+    raise InputError(found[tracker] / tracker, f"no {which} for sequence {sequence!r}")
 
 
-def _load_tracks(ds: Dataset, results_dir: Path, trackers: Sequence[str], sequence: str) -> list[TrackLine]:
+def _load_tracks(ds: Dataset, results_dir: Path, trackers: Sequence[str], sequence: str,
+                 experiment: str | None = None) -> list[TrackLine]:
     """Each tracker's result on the sequence; one without one is left out with a warning (all
     without one is an error), and a result whose length is not the sequence's is warned about."""
     lines, problems = [], []
     for tracker in trackers:
         try:
-            lines.append(load_track(ds, results_dir, tracker, sequence))
+            lines.append(load_track(ds, results_dir, tracker, sequence, experiment))
         except InputError as exc:
             if len(trackers) == 1:
                 raise
@@ -296,8 +308,12 @@ def show(
     tiles: int = 12,
     fps: float = 20.0,
     stem: str | None = None,
+    experiment: str | None = None,
 ) -> dict[str, Path]:
-    """Write `<out>/<stem>.mp4` and `<out>/<stem>.png` (stem: the sequence's name by default).
+    """Write `<out>/<stem>.mp4` and `<out>/<stem>.png` (stem: the sequence's name by default,
+    then `-<experiment>` where one is named).
+
+    experiment: on VOT data, the experiment to draw (see :func:`load_track`).
 
     Returns the paths written, {"video": ..., "sheet": ...}.
     """
@@ -315,7 +331,12 @@ def show(
     results_dir = Path(results_dir)
     out = Path(out) if out is not None else results_dir / "show" / ds.results_name
     check_writable_dir(out)
-    lines = _load_tracks(ds, results_dir, trackers, sequence)
+    if experiment is not None and experiment not in EXPERIMENT_PROTOCOLS:
+        raise SiambenchError(f"unknown experiment {experiment!r}; expected one of {', '.join(EXPERIMENT_PROTOCOLS)}")
+    if experiment is not None and ds.protocol == "ope":
+        raise SiambenchError(f"{ds.name} is a one-pass dataset: it has no VOT experiments to choose from")
+    stem = stem or (sequence if experiment is None else f"{sequence}-{experiment}")
+    lines = _load_tracks(ds, results_dir, trackers, sequence, experiment)
     frames = list(seq.frames)
     if not frames or not Path(frames[0]).is_file():
         raise InputError(frames[0] if frames else ds.root, f"the frames of sequence {sequence!r} are missing: "

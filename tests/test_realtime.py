@@ -329,3 +329,22 @@ def test_a_call_of_t_lets_ceil_t_over_interval_minus_2_frames_pass(ratio, passed
     while clock.passes():
         count += 1
     assert count == passed  # the README's rule
+
+
+def test_show_draws_the_experiment_asked_for(late_registry, vot_root, tmp_path, monkeypatch):
+    from siambench.errors import InputError
+    from siambench.show import show
+
+    results = tmp_path / "results"
+    monkeypatch.setattr(Late, "seconds", 0.09)
+    for protocol in ("supervised", "realtime"):
+        run("late", "demo-vot", data_root=vot_root, results_dir=results, protocol=protocol, progress=False)
+    seq = "clutter1"
+    written = show(["late"], "demo-vot", seq, results_dir=results, data_root=vot_root, video=False,
+                   experiment="realtime")
+    assert written["sheet"].name == f"{seq}-realtime.png" and written["sheet"].is_file()
+    assert show(["late"], "demo-vot", seq, results_dir=results, data_root=vot_root,
+                video=False)["sheet"].name == f"{seq}.png"  # the baseline, as before
+    with pytest.raises(InputError, match="no unsupervised result for sequence 'clutter1'"):
+        show(["late"], "demo-vot", seq, results_dir=results, data_root=vot_root, video=False,
+             experiment="unsupervised")
