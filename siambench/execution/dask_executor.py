@@ -24,7 +24,6 @@ Dask is optional (``pip install 'siambench[dask]'``): it is imported only here, 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 import pickle
@@ -163,9 +162,7 @@ class DaskExecutor:
             self.workers = len(workers)
             self._described = (f"dask: {len(workers)} worker(s) on "
                                f"{describe_device(self.device, self.batch, self.precision)}")
-            weights = setup.weights.absolute() if setup.weights is not None else None
-            setup = dataclasses.replace(setup, weights=weights, device=self.device, threads=self.threads,
-                                        batch=self.batch, precision=self.precision)
+            setup = setup.for_cluster(self.device, self.batch, self.precision)
             units = job_units([absolute_frames(job) for job in jobs], self.batch)
             yield from _dispatch(distributed, client, setup, units, workers, futures)
         finally:

@@ -78,6 +78,13 @@ class TrackerSetup:
         """The same setup with the executor's batch and precision."""
         return dataclasses.replace(self, batch=batch, precision=precision)
 
+    def for_cluster(self, device: str, batch: int | str, precision: str) -> TrackerSetup:
+        """The setup a cluster's workers get: the weights by absolute path (their working
+        directory is not the driver's; see :func:`absolute_frames`), on their device, with the
+        executor's batch and precision."""
+        weights = self.weights.absolute() if self.weights is not None else None
+        return dataclasses.replace(self.on(device).running(batch, precision), weights=weights)
+
 
 def limit_threads(threads: int | None) -> tuple[int, int] | None:
     """Cap torch's and OpenCV's thread pools (one busy thread per worker keeps workers apart).

@@ -15,7 +15,6 @@ Ray is optional (``pip install 'siambench[ray]'``): it is imported only here, on
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -115,9 +114,7 @@ class RayExecutor:
             where = describe_device(device if gpus == 0 else "one GPU each", self.batch, self.precision)
             self._described = f"ray: {count} actor(s) on {where}"
             actor_class = ray.remote(num_cpus=self.threads, num_gpus=gpus)(_JobActor)
-            weights = setup.weights.absolute() if setup.weights is not None else None
-            setup = dataclasses.replace(setup, weights=weights, device=device, batch=self.batch,
-                                        precision=self.precision)
+            setup = setup.for_cluster(device, self.batch, self.precision)
             actors = [actor_class.remote(setup) for _ in range(count)]
             units = job_units([absolute_frames(job) for job in jobs], self.batch)
             yield from self._dispatch(ray, actors, units)
