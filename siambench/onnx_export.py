@@ -36,7 +36,7 @@ import torch.utils._pytree as pytree
 import yaml
 
 from siambench.errors import InputError, SiambenchError
-from siambench.textio import atomic_write_text, check_writable_dir, ordinary_mode
+from siambench.textio import atomic_write_text, check_writable_dir
 from siambench.trackers.onnx_model import MANIFEST_FORMAT, RUNTIME, OnnxModel, manifest_text
 from siambench.trackers.registry import TrackerSpec, create_tracker, load_spec
 
@@ -125,19 +125,12 @@ def _traced_inputs(tracker: Any) -> tuple[torch.Tensor, dict[int, torch.Tensor]]
 
 
 def _export(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path, names: list[str]) -> None:
-    """One graph, written to a temporary file beside `path` and moved into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        # The TorchScript-based exporter: the dynamo one needs onnxscript and gives the same graph.
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.onnx.export(module, inputs, tmp, dynamo=False, opset_version=OPSET, input_names=names,
-                              do_constant_folding=True)
-        ordinary_mode(tmp)  # mkstemp's 0600 would keep the graphs from other users
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """One graph at `path` (in the export's staging folder, which is what makes it atomic)."""
+    # The TorchScript-based exporter: the dynamo one needs onnxscript and gives the same graph.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, inputs, str(path), dynamo=False, opset_version=OPSET, input_names=names,
+                          do_constant_folding=True)
 
 
 def export_onnx(tracker: str | Path | TrackerSpec, out_dir: str | Path, weights: str | Path | None = None,
