@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from siambench.errors import InputError, SiambenchError
+from siambench.results import REALTIME_DIR
 from siambench.textio import read_json
 
 # Which way is better, per metric key. Anything not listed is taken as higher-is-better.
@@ -35,8 +36,9 @@ SEQUENCE_COUNT = "sequences_scored"
 FRAME_COUNT = "frames"
 
 
-# Metrics of a VOT experiment other than the baseline carry its name (realtime_eao).
-EXPERIMENT_PREFIXES = ("realtime_",)
+# Metrics of a VOT experiment other than the baseline carry its name (realtime_eao), as
+# siambench.evaluate names them.
+EXPERIMENT_PREFIXES = (f"{REALTIME_DIR}_",)
 
 
 def base_metric(metric: str) -> str:
