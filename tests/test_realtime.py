@@ -30,9 +30,7 @@ from siambench.results import ResultStore, read_vot_trajectory
 from siambench.runner import run
 from siambench.scores import direction, flatten, load_scores
 from siambench.synth import generate
-from siambench.trackers import registry
 from siambench.trackers.base import Tracker, TrackResult
-from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec
 
 W, H = 1000, 60
 N = 30
@@ -201,18 +199,14 @@ def vot_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def late_registry(monkeypatch, tmp_path, vot_root):
+def late_registry(isolated_registry, monkeypatch, vot_root):
     from siambench.datasets import load_dataset
     from siambench.frames import read_frame
     from siambench.regions import axis_aligned
 
     table = {hashlib.sha1(read_frame(path).tobytes()).digest(): axis_aligned(seq.groundtruth[i])
              for seq in load_dataset("demo-vot", root=vot_root) for i, path in enumerate(seq.frames)}
-    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
-    monkeypatch.setattr(registry, "_SPECS", {})
-    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
-    register_adapter("late")(lambda spec, device, weights, random_init: Late(table))
-    register_spec(TrackerSpec("late", "late"))
+    isolated_registry("late", lambda spec: Late(table))
     import siambench.protocols as protocols
 
     monkeypatch.setattr(protocols, "perf_counter", _CLOCK)  # the sequential loop's default timer

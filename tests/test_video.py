@@ -15,9 +15,7 @@ from siambench.cli import main  # noqa: E402
 from siambench.errors import InputError, SiambenchError  # noqa: E402
 from siambench.regions import axis_aligned, rect_iou  # noqa: E402
 from siambench.results import read_boxes  # noqa: E402
-from siambench.trackers import registry  # noqa: E402
 from siambench.trackers.base import Tracker, TrackResult  # noqa: E402
-from siambench.trackers.registry import TrackerSpec, register_adapter, register_spec  # noqa: E402
 from siambench.video import parse_box, track_video  # noqa: E402
 
 N = 12
@@ -43,14 +41,10 @@ class Follow(Tracker):
 
 
 @pytest.fixture
-def follow(monkeypatch, tmp_path):
-    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
-    monkeypatch.setattr(registry, "_SPECS", {})
-    monkeypatch.setenv("SIAMBENCH_WEIGHTS", str(tmp_path / "weights"))
+def follow(isolated_registry, monkeypatch):
     monkeypatch.setattr(Follow, "stop_after", None)
     monkeypatch.setattr(Follow, "signal_at", None)
-    register_adapter("follow")(lambda spec, device, weights, random_init: Follow())
-    register_spec(TrackerSpec("follow", "follow"))
+    isolated_registry("follow", lambda spec: Follow())
 
 
 @pytest.fixture
